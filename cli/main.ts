@@ -1,0 +1,66 @@
+/**
+ * The `pullgate` command line (contract in DESIGN.md). Exit codes: 0 ok, 1 denied/failed, 2 usage or config
+ * error — so scripts and readiness probes can tell "your image was refused" from "you called me wrong".
+ */
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { loadConfig } from '../config/load.ts';
+import { ConfigError } from '../config/fields.ts';
+import { serveCommand } from './serve.ts';
+import { hostsCommand } from './hosts.ts';
+
+const USAGE = `usage: pullgate <command> [options]
+
+commands:
+  serve   [--config FILE]                  run the registry mirror (+ admin listener with /metrics /healthz /readyz)
+  hosts   [--config FILE] --dir DIR [--default]
+                                           write fail-closed containerd hosts.toml files for every configured registry
+  verify  [--config FILE] [--json] REF     resolve and verify one image as the mirror would
+  webhook [--config FILE]                  run the admission webhook
+
+Without --config, built-in defaults are used (listen 127.0.0.1:5050, docker.io, notation config in
+$XDG_CONFIG_HOME/notation).`;
+
+export class UsageError extends Error {}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    switch (command) {
+      case 'serve': {
+        const { values } = parse(rest, { config: { type: 'string' } });
+        await serveCommand(await loadConfig(values.config as string | undefined));
+        return -1; // keeps running
+      }
+      case 'hosts': {
+        const { values } = parse(rest, { config: { type: 'string' }, dir: { type: 'string' }, default: { type: 'boolean' } });
+        if (typeof values.dir !== 'string') throw new UsageError('hosts: --dir DIR is required (containerd\'s config_path, e.g. /etc/containerd/certs.d)');
+        const results = await hostsCommand(await loadConfig(values.config as string | undefined), values.dir, values.default === true);
+        for (const r of results) process.stdout.write(`${r.registry}: ${r.result}\n`);
+        return 0;
+      }
+      case 'verify':
+      case 'webhook':
+        throw new UsageError(`${command}: not available in this build yet`);
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`pullgate: ${(err as Error).message}\n`);
+      return 2;
+    }
+    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /_INVALID$|^POLICY|^TRUST/.test(err.code)) {
+      process.stderr.write(`pullgate: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function parse(args: string[], options: ParseArgsOptionsConfig) {
+  return parseArgs({ args, options, allowPositionals: false, strict: true });
+}

@@ -1,0 +1,124 @@
+/**
+ * Loads and validates the pullgate config file (YAML or JSON; YAML is a superset of JSON, so one parser reads
+ * both). Every problem is reported as a ConfigError naming the file, the key and the fix, and the whole file is
+ * checked before anything starts: a node gate that half-starts on a typo is a gate that fails open somewhere.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { PullgateConfig, RegistryConfig } from './types.ts';
+import { ConfigError, Fields, parseHostPort } from './fields.ts';
+
+const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'webhook', 'logLevel'];
+
+/** Notation CLI's own default (`$XDG_CONFIG_HOME/notation`), so a notation user's setup works unchanged. */
+export function defaultNotationDir(): string {
+  const xdg = process.env.XDG_CONFIG_HOME;
+  return path.join(xdg && xdg.length > 0 ? xdg : path.join(homedir(), '.config'), 'notation');
+}
+
+export const DEFAULT_REGISTRIES: readonly { host: string; endpoint: string }[] = [
+  { host: 'docker.io', endpoint: 'https://registry-1.docker.io' },
+];
+
+/** Reads `file` (or returns the built-in defaults when `file` is undefined). */
+export async function loadConfig(file: string | undefined): Promise<PullgateConfig> {
+  if (file === undefined) return buildConfig({}, undefined);
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (err) {
+    throw new ConfigError(absolute, '(file)', `cannot read the config file: ${(err as Error).message}`, 'pass an existing file with --config');
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(absolute, '(file)', `not valid YAML/JSON: ${(err as Error).message}`, 'fix the syntax');
+  }
+  return buildConfig(raw ?? {}, absolute);
+}
+
+/** Validates an already-parsed document; exported for tests and for callers that embed the config. */
+export function buildConfig(raw: unknown, source: string | undefined): PullgateConfig {
+  const file = source ?? '(built-in defaults)';
+  const baseDir = source === undefined ? process.cwd() : path.dirname(source);
+  const root = Fields.object(raw, file, '(root)');
+  for (const key of Object.keys(root.value)) {
+    if (!KNOWN_KEYS.includes(key)) root.fail(key, `unknown key "${key}"`, `remove it or use one of: ${KNOWN_KEYS.join(', ')}`);
+  }
+  const resolvePath = (p: string) => path.resolve(baseDir, p);
+
+  const registriesRaw = root.optionalArray('registries') ?? DEFAULT_REGISTRIES;
+  const registries = registriesRaw.map((entry, i) => parseRegistry(Fields.object(entry, file, `registries[${i}]`), resolvePath));
+  const seen = new Set<string>();
+  registries.forEach((r, i) => {
+    if (seen.has(r.host)) root.fail(`registries[${i}].host`, `registry "${r.host}" is listed twice`, 'keep one entry per registry host');
+    seen.add(r.host);
+  });
+
+  const notation = root.optionalObject('notation');
+  const configDir = notation?.optionalString('configDir');
+  const upstream = root.optionalObject('upstream');
+  const webhook = root.optionalObject('webhook');
+  const tlsCert = webhook?.optionalString('tlsCert');
+  const tlsKey = webhook?.optionalString('tlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    root.fail('webhook.tlsCert', 'tlsCert and tlsKey must be given together', 'set both, or neither for plain HTTP on loopback');
+  }
+  const credentials = root.optionalString('credentials');
+
+  return {
+    source,
+    listen: parseHostPort(root.optionalString('listen') ?? '127.0.0.1:5050', file, 'listen'),
+    admin: parseHostPort(root.optionalString('admin') ?? '127.0.0.1:9050', file, 'admin'),
+    mode: root.optionalEnum('mode', ['enforce', 'audit'] as const) ?? 'enforce',
+    registries,
+    notation: { configDir: configDir === undefined ? defaultNotationDir() : resolvePath(configDir) },
+    credentials: credentials === undefined ? undefined : resolvePath(credentials),
+    upstream: {
+      connectTimeoutMs: upstream?.optionalInt('connectTimeoutMs', 1, 120_000) ?? 5_000,
+      headersTimeoutMs: upstream?.optionalInt('headersTimeoutMs', 1, 300_000) ?? 15_000,
+      bodyTimeoutMs: upstream?.optionalInt('bodyTimeoutMs', 1, 600_000) ?? 30_000,
+      manifestMaxBytes: upstream?.optionalInt('manifestMaxBytes', 1024, 4 * 1024 * 1024) ?? 4 * 1024 * 1024,
+      connections: upstream?.optionalInt('connections', 1, 1024) ?? 64,
+    },
+    webhook: {
+      listen: parseHostPort(webhook?.optionalString('listen') ?? '127.0.0.1:8443', file, 'webhook.listen'),
+      tlsCert: tlsCert === undefined ? undefined : resolvePath(tlsCert),
+      tlsKey: tlsKey === undefined ? undefined : resolvePath(tlsKey),
+    },
+    logLevel: root.optionalEnum('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
+  };
+}
+
+function parseRegistry(entry: Fields, resolvePath: (p: string) => string): RegistryConfig {
+  const host = entry.requiredString('host');
+  // As written in image references: a DNS name or IP, optional port, no scheme or path (containerd's
+  // certs.d directory names use exactly this form).
+  if (!/^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/.test(host) && !/^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$/.test(host)) {
+    entry.fail('host', `"${host}" is not a registry host`, 'write it as in image references, e.g. ghcr.io or 10.0.0.5:5000 (no scheme, no path)');
+  }
+  const endpointText = entry.requiredString('endpoint');
+  let endpoint: URL;
+  try {
+    endpoint = new URL(endpointText);
+  } catch {
+    return entry.fail('endpoint', `"${endpointText}" is not a URL`, 'write e.g. https://registry-1.docker.io');
+  }
+  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
+    entry.fail('endpoint', `scheme ${endpoint.protocol} is not supported`, 'use https:// (or http:// for a registry on a trusted network)');
+  }
+  if (endpoint.pathname !== '/' || endpoint.search !== '' || endpoint.username !== '' || endpoint.password !== '') {
+    entry.fail('endpoint', 'the endpoint must be an origin only', 'remove the path, query and any user:password (use credentials)');
+  }
+  const caFile = entry.optionalString('caFile');
+  return {
+    host: host.toLowerCase(),
+    endpoint,
+    blobRedirects: entry.optionalEnum('blobRedirects', ['relay', 'follow'] as const) ?? 'relay',
+    caFile: caFile === undefined ? undefined : resolvePath(caFile),
+  };
+}

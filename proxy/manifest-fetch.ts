@@ -1,0 +1,127 @@
+/**
+ * Fetch one manifest upstream and turn it into verified-to-digest bytes, or a typed failure. The bytes are
+ * capped (4 MiB by default), hashed, and checked against the digest that was asked for (by-digest requests) or
+ * the digest the upstream claims (by-tag requests) before anything else looks at them (DESIGN § Pull path).
+ */
+import { digestOf, parseDigest, type Digest } from '../policy/oci/digest.ts';
+import { readCapped } from './upstream/authenticator.ts';
+import type { UpstreamClient } from './upstream/client.ts';
+import type { ManifestReference } from './distribution-request.ts';
+
+/** What containerd asks for on a resolve; also pullgate's own Accept when the client sent none. */
+export const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+] as const;
+
+export interface FetchedManifest {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly bytes: Buffer;
+}
+
+export type FetchFailureReason =
+  | 'manifest_unknown'
+  | 'manifest_too_large'
+  | 'manifest_invalid'
+  | 'digest_mismatch'
+  | 'upstream_unavailable'
+  | 'upstream_rate_limited'
+  | 'upstream_denied';
+
+export type ManifestFetch =
+  | { readonly ok: true; readonly manifest: FetchedManifest }
+  | { readonly ok: false; readonly reason: FetchFailureReason; readonly message: string };
+
+export async function fetchManifest(
+  client: UpstreamClient,
+  repository: string,
+  reference: ManifestReference,
+  accept: string | undefined,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<ManifestFetch> {
+  const ref = reference.kind === 'tag' ? reference.tag : reference.digest.text;
+  let res;
+  try {
+    res = await client.request({
+      method: 'GET',
+      path: `/v2/${repository}/manifests/${ref}`,
+      // distribution 2.8 answers 404 to OCI manifests unless Accept names the OCI type (REAL-PEERS §2).
+      headers: { accept: accept && accept.length > 0 ? accept : MANIFEST_MEDIA_TYPES.join(', ') },
+      scope: `repository:${repository}:pull`,
+      kind: 'manifest',
+      redirects: 'follow',
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    return fail('upstream_unavailable', `upstream unavailable (${(err as Error).message})`);
+  }
+  const status = res.statusCode;
+  if (status !== 200) {
+    res.body.resume();
+    if (status === 404) return fail('manifest_unknown', 'manifest unknown upstream');
+    if (status === 429) return fail('upstream_rate_limited', 'upstream rate limited');
+    if (status === 401 || status === 403) return fail('upstream_denied', `upstream refused access (HTTP ${status})`);
+    return fail('upstream_unavailable', `upstream unavailable (HTTP ${status})`);
+  }
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    res.body.destroy();
+    return fail('manifest_too_large', `manifest is ${declared} bytes, larger than the ${maxBytes}-byte limit`);
+  }
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readCapped(res.body, maxBytes);
+  } catch (err) {
+    return fail('upstream_unavailable', `upstream unavailable (${(err as Error).message})`);
+  }
+  if (bytes === undefined) return fail('manifest_too_large', `manifest larger than the ${maxBytes}-byte limit`);
+
+  const algorithm = reference.kind === 'digest' ? reference.digest.algorithm : 'sha256';
+  const digest = digestOf(bytes, algorithm);
+  if (reference.kind === 'digest' && digest.text !== reference.digest.text) {
+    return fail('digest_mismatch', `upstream bytes hash to ${digest.text}, not the requested digest`);
+  }
+  const claimed = res.headers['docker-content-digest'];
+  if (reference.kind === 'tag' && typeof claimed === 'string') {
+    const parsed = parseDigest(claimed);
+    if (parsed.ok && parsed.digest.algorithm === 'sha256' && parsed.digest.text !== digest.text) {
+      return fail('digest_mismatch', `upstream claims ${parsed.digest.text} but the bytes hash to ${digest.text}`);
+    }
+  }
+  const mediaType = manifestMediaType(bytes, res.headers['content-type']);
+  if (typeof mediaType !== 'string') return fail('manifest_invalid', mediaType.problem);
+  return { ok: true, manifest: { digest, mediaType, bytes } };
+}
+
+/**
+ * The manifest's media type: the `mediaType` field when present (image-spec: it must then equal the
+ * Content-Type), else the Content-Type. The bytes must be a JSON object either way.
+ */
+function manifestMediaType(bytes: Buffer, contentType: string | string[] | undefined): string | { problem: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { problem: 'upstream manifest is not JSON' };
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { problem: 'upstream manifest is not a JSON object' };
+  const header = typeof contentType === 'string' ? contentType.split(';')[0]!.trim().toLowerCase() : '';
+  const field = (doc as { mediaType?: unknown }).mediaType;
+  if (field !== undefined) {
+    if (typeof field !== 'string' || field.length === 0) return { problem: 'manifest mediaType is not a string' };
+    // A registry that labels the bytes as a different manifest type is confused or lying; a generic type
+    // (application/json) is merely unhelpful.
+    if ((MANIFEST_MEDIA_TYPES as readonly string[]).includes(header) && header !== field) return { problem: `manifest mediaType ${field} differs from Content-Type ${header}` };
+    return field;
+  }
+  if (header === '') return { problem: 'upstream manifest has neither mediaType nor Content-Type' };
+  return header;
+}
+
+function fail(reason: FetchFailureReason, message: string): ManifestFetch {
+  return { ok: false, reason, message };
+}

@@ -1,0 +1,122 @@
+/**
+ * Manifest requests, HEAD and GET alike (containerd re-pulls cached content with only a HEAD, so a gate that
+ * decides on GET alone is bypassed — DESIGN § What containerd really does). Fetch, hash, decide, then serve
+ * exactly the bytes that were decided on, or deny with `pullgate: <ref>: <reason>`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EnforcementMode } from '../config/types.ts';
+import { targetRef, type Decision, type ImageTarget } from '../policy/decision.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import { OciError, sendOciError } from './oci-errors.ts';
+import type { DistributionRequest } from './distribution-request.ts';
+import { fetchManifest, type FetchedManifest } from './manifest-fetch.ts';
+import type { Logger } from './logger.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import type { UpstreamClient } from './upstream/client.ts';
+
+export type ManifestRequest = Extract<DistributionRequest, { kind: 'manifest' }>;
+
+export interface ManifestDeps {
+  readonly engine: () => PolicyEngine;
+  readonly mode: EnforcementMode;
+  readonly manifestMaxBytes: number;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+}
+
+export async function serveManifest(deps: ManifestDeps, request: ManifestRequest, client: UpstreamClient, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const registry = client.registry.host;
+  const reference = request.reference.kind === 'tag' ? request.reference.tag : request.reference.digest.text;
+  const ref = targetRef({ registry, repository: request.repository, reference });
+
+  const fetched = await fetchManifest(client, request.repository, request.reference, req.headers.accept, deps.manifestMaxBytes);
+  if (!fetched.ok) {
+    const notFound = fetched.reason === 'manifest_unknown';
+    record(deps, { registry, ref, digest: undefined, decision: notFound ? 'not_found' : 'deny', reason: fetched.reason, message: fetched.message, started, method: request.method });
+    sendOciError(res, request.method, new OciError(notFound ? 'MANIFEST_UNKNOWN' : 'DENIED', `pullgate: ${ref}: ${fetched.message}`));
+    return;
+  }
+  const manifest = fetched.manifest;
+  const target: ImageTarget = {
+    registry,
+    repository: request.repository,
+    reference,
+    digest: manifest.digest,
+    mediaType: manifest.mediaType,
+    size: manifest.bytes.length,
+    bytes: manifest.bytes,
+  };
+  let decision: Decision;
+  try {
+    decision = await deps.engine().decide(target);
+  } catch (err) {
+    // A verifier bug must never become an allow.
+    deps.logger.error({ err, ref }, 'policy engine failed');
+    decision = { allow: false, reason: 'verification_not_implemented', message: 'internal error during verification', statement: undefined, checks: [] };
+  }
+  const audited = !decision.allow && deps.mode === 'audit';
+  record(deps, {
+    registry,
+    ref,
+    digest: manifest.digest.text,
+    decision: decision.allow ? 'allow' : audited ? 'would_deny' : 'deny',
+    reason: decision.reason,
+    message: decision.message,
+    started,
+    method: request.method,
+    statement: decision.statement,
+    checks: decision.checks,
+  });
+  if (!decision.allow && !audited) {
+    sendOciError(res, request.method, new OciError('DENIED', `pullgate: ${ref}: ${decision.message}`));
+    return;
+  }
+  sendManifest(res, request.method, manifest);
+}
+
+/** The verified bytes under the verified digest; HEAD gets the same headers (containerd needs the length). */
+function sendManifest(res: ServerResponse, method: 'GET' | 'HEAD', manifest: FetchedManifest): void {
+  res.writeHead(200, {
+    'content-type': manifest.mediaType,
+    'content-length': manifest.bytes.length,
+    'docker-content-digest': manifest.digest.text,
+    'docker-distribution-api-version': 'registry/2.0',
+    etag: `"${manifest.digest.text}"`,
+  });
+  res.end(method === 'HEAD' ? undefined : manifest.bytes);
+}
+
+interface DecisionRecord {
+  readonly registry: string;
+  readonly ref: string;
+  readonly digest: string | undefined;
+  readonly decision: 'allow' | 'deny' | 'would_deny' | 'not_found';
+  readonly reason: string;
+  readonly message: string;
+  readonly started: number;
+  readonly method: string;
+  readonly statement?: string | undefined;
+  readonly checks?: Decision['checks'];
+}
+
+/** One log line and one metric sample per decision (DESIGN § Observability). */
+function record(deps: ManifestDeps, r: DecisionRecord): void {
+  const seconds = (performance.now() - r.started) / 1000;
+  deps.metrics.decisions.inc({ registry: r.registry, decision: r.decision, reason: r.reason });
+  deps.metrics.decisionSeconds.observe({ decision: r.decision }, seconds);
+  const level = r.decision === 'allow' ? 'info' : 'warn';
+  deps.logger[level](
+    {
+      ref: r.ref,
+      digest: r.digest,
+      method: r.method,
+      decision: r.decision,
+      reason: r.reason,
+      statement: r.statement,
+      checks: r.checks,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+    },
+    `${r.decision}: ${r.message}`,
+  );
+}

@@ -1,0 +1,101 @@
+/**
+ * The mirror endpoint: parse once, pick the upstream by `?ns=`, hand off to the manifest or blob path. Every
+ * failure becomes an OCI error rendered in one place; an unexpected exception is a 500-class error, never a
+ * pass-through.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { PullgateConfig } from '../config/types.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import { parseDistributionRequest } from './distribution-request.ts';
+import { OciError, sendOciError } from './oci-errors.ts';
+import { serveManifest, type ManifestDeps } from './manifests.ts';
+import { serveBlob } from './blobs.ts';
+import type { Logger } from './logger.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import { UpstreamClient } from './upstream/client.ts';
+import type { CredentialStore } from './upstream/credentials.ts';
+
+export interface MirrorOptions {
+  readonly config: PullgateConfig;
+  readonly credentials: CredentialStore;
+  readonly engine: () => PolicyEngine;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+}
+
+export class Mirror {
+  readonly server: Server;
+  readonly #clients: ReadonlyMap<string, UpstreamClient>;
+  readonly #manifestDeps: ManifestDeps;
+  readonly #metrics: ProxyMetrics;
+  readonly #logger: Logger;
+
+  constructor(opts: MirrorOptions) {
+    const observe = (registry: string, kind: string, status: number | 'error') =>
+      opts.metrics.upstreamRequests.inc({ registry, kind, status: String(status) });
+    this.#clients = new Map(
+      opts.config.registries.map((r) => [r.host, new UpstreamClient(r, opts.config.upstream, opts.credentials.get(r.host), observe)]),
+    );
+    this.#manifestDeps = {
+      engine: opts.engine,
+      mode: opts.config.mode,
+      manifestMaxBytes: opts.config.upstream.manifestMaxBytes,
+      metrics: opts.metrics,
+      logger: opts.logger,
+    };
+    this.#metrics = opts.metrics;
+    this.#logger = opts.logger;
+    this.server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        this.#logger.error({ err, url: req.url }, 'request failed');
+        sendOciError(res, req.method, new OciError('UNAVAILABLE', 'pullgate: internal error'));
+      });
+    });
+  }
+
+  clientFor(registry: string): UpstreamClient | undefined {
+    return this.#clients.get(registry);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let request;
+    try {
+      request = parseDistributionRequest(req.method, req.url);
+    } catch (err) {
+      if (err instanceof OciError) return sendOciError(res, req.method, err);
+      throw err;
+    }
+    if (request.kind === 'ping') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2, 'docker-distribution-api-version': 'registry/2.0' });
+      res.end(req.method === 'HEAD' ? undefined : '{}');
+      return;
+    }
+    if (request.registry === undefined) {
+      this.#metrics.decisions.inc({ registry: 'unconfigured', decision: 'deny', reason: 'registry_not_configured' });
+      return sendOciError(res, req.method, new OciError('DENIED', 'pullgate: no ?ns=<registry> parameter: pullgate serves images as containerd\'s mirror (see `pullgate hosts`)'));
+    }
+    const client = this.#clients.get(request.registry);
+    if (client === undefined) {
+      this.#metrics.decisions.inc({ registry: 'unconfigured', decision: 'deny', reason: 'registry_not_configured' });
+      this.#logger.warn({ registry: request.registry, repository: request.repository }, 'deny: registry not configured');
+      return sendOciError(res, req.method, new OciError('DENIED', `pullgate: registry ${request.registry} is not configured in pullgate (add it to registries)`));
+    }
+    if (request.kind === 'manifest') return serveManifest(this.#manifestDeps, request, client, req, res);
+    return serveBlob(this.#metrics, this.#logger, request, client, req, res);
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+  }
+}
