@@ -55,7 +55,7 @@ export class Authenticator {
    * Called with the `WWW-Authenticate` of a 401. Returns the header to retry with, or undefined when there is
    * nothing more to try (anonymous Basic, unknown scheme).
    */
-  async answer(header: string | string[] | undefined, scope: string): Promise<string | undefined> {
+  async answer(header: string | string[] | undefined, scope: string, sent: string | undefined): Promise<string | undefined> {
     const challenge = parseChallenge(header);
     if (challenge === undefined) throw new AuthError('CHALLENGE_UNSUPPORTED', 'upstream asked for an authentication scheme pullgate does not support');
     if (challenge.scheme === 'basic') {
@@ -64,6 +64,10 @@ export class Authenticator {
       return basicHeader(this.#credential);
     }
     this.#bearer = challenge;
+    // A concurrent request may have fetched a fresh token since this one was sent: use it rather than
+    // fetching again (50 concurrent first pulls cost one token fetch, not 50).
+    const current = this.#tokens.get(scope);
+    if (current !== undefined && `Bearer ${current}` !== sent) return `Bearer ${current}`;
     this.#tokens.delete(scope);
     return `Bearer ${await this.#token(scope)}`;
   }

@@ -76,7 +76,7 @@ export class UpstreamClient {
       if (res.statusCode === 401 && !answeredChallenge && origin === this.registry.endpoint.origin) {
         answeredChallenge = true;
         res.body.resume();
-        const retryWith = await this.#auth.answer(res.headers['www-authenticate'], req.scope);
+        const retryWith = await this.#auth.answer(res.headers['www-authenticate'], req.scope, authorization);
         // Nothing to answer with (Basic challenge, no credentials): the 401 is the answer; its body is drained.
         if (retryWith === undefined) return res;
         authorization = retryWith;
