@@ -13,6 +13,7 @@ import { fetchManifest, type FetchedManifest } from './manifest-fetch.ts';
 import type { Logger } from './logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { UpstreamClient } from './upstream/client.ts';
+import { DENIAL_NOTE_MEDIA_TYPE, type DenialNotes } from './denial-notes.ts';
 
 export type ManifestRequest = Extract<DistributionRequest, { kind: 'manifest' }>;
 
@@ -22,6 +23,7 @@ export interface ManifestDeps {
   readonly manifestMaxBytes: number;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  readonly notes: DenialNotes;
 }
 
 export async function serveManifest(deps: ManifestDeps, request: ManifestRequest, client: UpstreamClient, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -29,13 +31,18 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
   const registry = client.registry.host;
   const reference = request.reference.kind === 'tag' ? request.reference.tag : request.reference.digest.text;
   const ref = targetRef({ registry, repository: request.repository, reference });
+  if (request.reference.kind === 'digest') {
+    // The GET that follows a denied HEAD-by-tag: already decided and counted; now the reason can be shown.
+    const note = deps.notes.lookup(request.reference.digest.text);
+    if (note !== undefined) return sendOciError(res, request.method, new OciError('DENIED', note.message));
+  }
 
   const fetched = await fetchManifest(client, request.repository, request.reference, req.headers.accept, deps.manifestMaxBytes);
   if (!fetched.ok) {
     const notFound = fetched.reason === 'manifest_unknown';
     record(deps, { registry, ref, digest: undefined, decision: notFound ? 'not_found' : 'deny', reason: fetched.reason, message: fetched.message, started, method: request.method });
-    sendOciError(res, request.method, new OciError(notFound ? 'MANIFEST_UNKNOWN' : 'DENIED', `pullgate: ${ref}: ${fetched.message}`));
-    return;
+    if (notFound) return sendOciError(res, request.method, new OciError('MANIFEST_UNKNOWN', `pullgate: ${ref}: ${fetched.message}`));
+    return deny(deps, request, res, `pullgate: ${ref}: ${fetched.message}`);
   }
   const manifest = fetched.manifest;
   const target: ImageTarget = {
@@ -68,11 +75,24 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
     statement: decision.statement,
     checks: decision.checks,
   });
-  if (!decision.allow && !audited) {
-    sendOciError(res, request.method, new OciError('DENIED', `pullgate: ${ref}: ${decision.message}`));
+  if (!decision.allow && !audited) return deny(deps, request, res, `pullgate: ${ref}: ${decision.message}`);
+  sendManifest(res, request.method, manifest);
+}
+
+/** 403 DENIED; a HEAD by tag gets a denial note instead, so the reason reaches the client (denial-notes.ts). */
+function deny(deps: ManifestDeps, request: ManifestRequest, res: ServerResponse, message: string): void {
+  if (request.method === 'HEAD' && request.reference.kind === 'tag') {
+    const note = deps.notes.note(message);
+    res.writeHead(200, {
+      'content-type': DENIAL_NOTE_MEDIA_TYPE,
+      'content-length': note.size,
+      'docker-content-digest': note.digest,
+      'docker-distribution-api-version': 'registry/2.0',
+    });
+    res.end();
     return;
   }
-  sendManifest(res, request.method, manifest);
+  sendOciError(res, request.method, new OciError('DENIED', message));
 }
 
 /** The verified bytes under the verified digest; HEAD gets the same headers (containerd needs the length). */

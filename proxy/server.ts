@@ -13,6 +13,7 @@ import { serveBlob } from './blobs.ts';
 import type { Logger } from './logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { UpstreamClient } from './upstream/client.ts';
+import { DenialNotes } from './denial-notes.ts';
 import type { CredentialStore } from './upstream/credentials.ts';
 
 export interface MirrorOptions {
@@ -42,6 +43,7 @@ export class Mirror {
       manifestMaxBytes: opts.config.upstream.manifestMaxBytes,
       metrics: opts.metrics,
       logger: opts.logger,
+      notes: new DenialNotes(),
     };
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;

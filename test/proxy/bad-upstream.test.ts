@@ -53,7 +53,7 @@ t.test('broken upstreams', async (t) => {
 
   const pull = async (repo: string, ref = 'v1', registry = up, method = 'GET') => {
     const res = await fetch(`${gate.url}/v2/${repo}/manifests/${ref}?ns=${encodeURIComponent(registry)}`, { method, headers: { accept: OCI } });
-    return { status: res.status, body: method === 'HEAD' ? '' : await res.text() };
+    return { status: res.status, body: method === 'HEAD' ? '' : await res.text(), digest: res.headers.get('docker-content-digest') };
   };
   const cases: [string, string, number, RegExp, string][] = [
     ['reset', 'v1', 403, /upstream unavailable/, 'upstream_unavailable'],
@@ -78,7 +78,17 @@ t.test('broken upstreams', async (t) => {
     t.match(res.body, new RegExp(`pullgate: ${up.replace(/\./g, '\\.')}/${repo}[:@]`), `${repo}: names the ref`);
     t.equal(await metricValue(gate.adminUrl, 'pullgate_pull_decisions_total', { reason }), before + 1, `${repo}: counted as ${reason}`);
     const head = await pull(repo, ref, up, 'HEAD');
-    t.equal(head.status, status, `${repo}: HEAD gated like GET`);
+    if (status === 404 || ref !== 'v1') {
+      t.equal(head.status, status, `${repo}: HEAD gated like GET`);
+    } else {
+      // HEAD by tag: a denial note, whose GET carries the reason (proxy/denial-notes.ts).
+      t.equal(head.status, 200, `${repo}: HEAD by tag answers with a denial note`);
+      t.match(head.digest, /^sha256:[0-9a-f]{64}$/);
+      const follow = await pull(repo, head.digest!, up, 'GET');
+      t.equal(follow.status, 403, `${repo}: the note's GET is denied`);
+      t.match(JSON.parse(follow.body), { errors: [{ code: 'DENIED', message }] }, `${repo}: with the reason`);
+      t.equal((await pull(repo, head.digest!, up, 'HEAD')).status, 403, `${repo}: the note's HEAD is denied too`);
+    }
   }
   const junkRes = await pull('x', 'v1', junkHost);
   t.equal(junkRes.status, 403);
