@@ -7,6 +7,8 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/fields.ts';
 import { serveCommand } from './serve.ts';
 import { hostsCommand } from './hosts.ts';
+import { TrustPolicyError, TrustStoreError } from '../policy/trust/errors.ts';
+import { CredentialsError } from '../proxy/upstream/credentials.ts';
 
 const USAGE = `usage: pullgate <command> [options]
 
@@ -53,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`pullgate: ${(err as Error).message}\n`);
       return 2;
     }
-    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /_INVALID$|^POLICY|^TRUST/.test(err.code)) {
+    if (err instanceof TrustPolicyError || err instanceof TrustStoreError || err instanceof CredentialsError) {
       process.stderr.write(`pullgate: ${err.message}\n`);
       return 2;
     }

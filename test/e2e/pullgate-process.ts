@@ -24,6 +24,7 @@ export interface PullgateProcess {
   readonly adminUrl: string;
   readonly dir: string;
   readonly configFile: string;
+  readonly pid: number;
   metric(name: string, labels: Record<string, string>): Promise<number>;
   logLines(): Record<string, unknown>[];
   /** `pullgate <args> --config <configFile>` with the same binary. */
@@ -73,6 +74,7 @@ export async function startPullgate(setup: PullgateSetup): Promise<PullgateProce
     adminUrl,
     dir,
     configFile,
+    pid: proc.pid,
     metric: (name, labels) => metricValue(adminUrl, name, labels),
     logLines: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
     cli: (args) => runCommand(process.execPath, [BIN, ...args, '--config', configFile], 30_000),

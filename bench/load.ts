@@ -1,0 +1,79 @@
+/**
+ * Load generators for the benchmarks, run as separate processes so the client does not share the event loop
+ * of anything it measures: wrk for request rates, curl for blob throughput (curl's C loop costs far less CPU
+ * per byte than any Node client, which matters on a 2-core machine where client, proxy and registry compete).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+export interface RateResult {
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
+    });
+  });
+}
+
+const LUA = `
+wrk.method = os.getenv("WRK_METHOD") or "GET"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %f %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
+end
+`;
+
+/** wrk with `connections` keep-alive connections for `seconds`; method GET or HEAD. */
+export async function wrkRate(url: string, opts: { method: 'GET' | 'HEAD'; accept: string; connections: number; seconds: number }): Promise<RateResult> {
+  const script = join(tmpdir(), 'pullgate-bench.lua');
+  writeFileSync(script, LUA);
+  process.env.WRK_METHOD = opts.method;
+  const out = await run('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '5s', '-s', script, '-H', `Accept: ${opts.accept}`, url], (opts.seconds + 30) * 1000);
+  const m = /RESULT (\S+) (\S+) (\S+) (\d+)/.exec(out);
+  if (!m) throw new Error(`unexpected wrk output: ${out}`);
+  return { requestsPerSec: Number(m[1]), p50Ms: Number(m[2]), p99Ms: Number(m[3]), non2xx: Number(m[4]) };
+}
+
+export interface ThroughputResult {
+  readonly mibPerSec: number;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+/**
+ * `clients` concurrent curl processes, each downloading `url` `rounds` times (following redirects). Reports the
+ * aggregate rate over the wall time of the whole run, and fails if any download came back short.
+ */
+export async function curlThroughput(url: string, opts: { clients: number; rounds: number; expectBytes: number }): Promise<ThroughputResult> {
+  const started = performance.now();
+  const one = async () => {
+    let bytes = 0;
+    for (let i = 0; i < opts.rounds; i++) {
+      const out = await run('curl', ['-sfL', '-o', '/dev/null', '-w', '%{size_download}', url], 120_000);
+      const size = Number(out.trim());
+      if (size !== opts.expectBytes) throw new Error(`short download from ${url}: ${size} of ${opts.expectBytes}`);
+      bytes += size;
+    }
+    return bytes;
+  };
+  const totals = await Promise.all(Array.from({ length: opts.clients }, one));
+  const seconds = (performance.now() - started) / 1000;
+  const bytes = totals.reduce((a, b) => a + b, 0);
+  return { mibPerSec: bytes / 1024 / 1024 / seconds, bytes, seconds };
+}

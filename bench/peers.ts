@@ -1,0 +1,85 @@
+// Peers for `npm run bench`: nginx as the plain reverse-proxy baseline (REAL-PEERS §6), and
+// distribution's pull-through cache (startRegistry({ proxyRemoteUrl })) as the caching baseline.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../test/harness/ports.ts';
+import { httpProbe, makeStateDir, removeStateDir, startProcess, waitUntilReady } from '../test/harness/processes.ts';
+
+export { startRegistry } from '../test/harness/registry.ts';
+export type { RegistryOptions, RegistryPeer } from '../test/harness/registry.ts';
+export { ensureBenchPeers } from '../test/harness/ensure-peers.ts';
+
+export interface NginxPeer {
+  host: string;
+  url: string;
+  logFile: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function nginxConf(prefix: string, listen: string, upstream: string, accessLog: boolean): string {
+  const p = (rel: string): string => join(prefix, rel);
+  return `daemon off;
+worker_processes 1;
+pid ${p('nginx.pid')};
+error_log ${p('logs/error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log ${accessLog ? p('logs/access.log') : 'off'};
+  client_body_temp_path ${p('tmp/body')};
+  proxy_temp_path ${p('tmp/proxy')};
+  fastcgi_temp_path ${p('tmp/fastcgi')};
+  uwsgi_temp_path ${p('tmp/uwsgi')};
+  scgi_temp_path ${p('tmp/scgi')};
+  upstream registry { server ${upstream}; keepalive 32; }
+  server {
+    listen ${listen};
+    client_max_body_size 0;
+    chunked_transfer_encoding on;
+    location /v2/ {
+      proxy_pass http://registry;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      # the registry builds absolute upload Location URLs from Host, so pushes work through nginx too
+      proxy_set_header Host $http_host;
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_read_timeout 900;
+    }
+  }
+}
+`;
+}
+
+/**
+ * nginx on a free loopback port proxying /v2/ to `upstreamHostPort` ("127.0.0.1:PORT"), with a fresh
+ * prefix dir. Ready once GET /v2/ through it returns 200, so the upstream must already be up.
+ */
+export async function startNginx(upstreamHostPort: string, opts: { accessLog?: boolean } = {}): Promise<NginxPeer> {
+  const prefix = makeStateDir('nginx');
+  // As root, nginx workers run as nobody and must traverse the prefix (mkdtemp makes it 0700).
+  chmodSync(prefix, 0o755);
+  mkdirSync(join(prefix, 'logs'));
+  mkdirSync(join(prefix, 'tmp'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(conf, nginxConf(prefix, host, upstreamHostPort, opts.accessLog ?? false));
+  const logFile = join(prefix, 'logs', 'error.log');
+  // -e: otherwise nginx opens its compiled-in /var/log/nginx/error.log before reading our config.
+  const proc = await startProcess({
+    name: `nginx ${host}`, command: 'nginx', args: ['-p', prefix, '-c', conf, '-e', logFile], logFile: join(prefix, 'logs', 'stdout.log'),
+  });
+  const stop = async (): Promise<void> => {
+    await proc.stop();
+    removeStateDir(prefix);
+  };
+  const url = `http://${host}`;
+  try {
+    await waitUntilReady(proc, `GET ${url}/v2/ = 200 via nginx`, httpProbe(`${url}/v2/`));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host, url, logFile, pid: proc.pid, stop };
+}

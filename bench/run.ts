@@ -1,0 +1,47 @@
+/**
+ * `npm run bench`: every benchmark in one run on this machine, printed as a table and written to
+ * bench/results/latest.json; `--readme` also replaces the table between the bench markers in README.md.
+ * Numbers are ratios to a baseline measured in the same run; absolute values depend on the machine.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ensureBenchPeers } from './peers.ts';
+import { benchPullPath, type BenchRow } from './pull-path.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+
+function table(rows: readonly BenchRow[]): string {
+  const lines = ['| benchmark | target | result | vs baseline | notes |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    const value = r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2);
+    lines.push(`| ${r.group} | ${r.target} | ${value} ${r.unit} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`} | ${r.note ?? ''} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  if (!ensureBenchPeers()) process.exit(1);
+  const rows: BenchRow[] = [];
+  rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1 } : { seconds: 5, clients: 4, rounds: 2 })));
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
+  const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
+  process.stdout.write(`${md}\n`);
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(`${ROOT}bench/results/latest.json`, JSON.stringify({ machine, rows }, null, 2));
+  if (args.has('--readme')) {
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+    const updated = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${md}\n<!-- bench:end -->`);
+    writeFileSync(`${ROOT}README.md`, updated);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
