@@ -4,7 +4,7 @@
  * the digest the upstream claims (by-tag requests) before anything else looks at them (DESIGN § Pull path).
  */
 import { digestOf, parseDigest, type Digest } from '../policy/oci/digest.ts';
-import { readCapped } from './upstream/authenticator.ts';
+import { discard, readCapped } from './upstream/body.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 import type { ManifestReference } from './distribution-request.ts';
 
@@ -69,7 +69,7 @@ export async function fetchManifest(
   }
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
-    res.body.destroy();
+    discard(res.body);
     return fail('manifest_too_large', `manifest is ${declared} bytes, larger than the ${maxBytes}-byte limit`);
   }
   let bytes: Buffer | undefined;

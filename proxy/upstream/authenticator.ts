@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import type { BasicCredential } from './credentials.ts';
 import { parseChallenge, type Challenge } from './challenge.ts';
+import { readCapped } from './body.ts';
 
 const MAX_TOKEN_RESPONSE = 64 * 1024;
 /** docker/distribution token.md: "If omitted, a default of 60 seconds should be assumed". */
@@ -135,19 +136,4 @@ export class Authenticator {
 
 function basicHeader(c: BasicCredential): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
-}
-
-/** Reads a body up to `max` bytes; undefined (and the stream destroyed) when it is longer. */
-export async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > max) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }

@@ -1,0 +1,42 @@
+/**
+ * What the policy layer needs from a registry, as an interface the proxy layer implements on its upstream
+ * client (imports go proxy → policy, never back). Every method is bounded by the caller's limits, checks
+ * content digests before returning bytes, and throws FetchError for anything that is not a clean answer — a
+ * fetch problem is never mistaken for "no signatures".
+ */
+
+export type FetchErrorCode = 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_DENIED' | 'RATE_LIMITED' | 'TOO_LARGE' | 'DIGEST_MISMATCH' | 'INVALID_RESPONSE';
+
+export class FetchError extends Error {
+  readonly code: FetchErrorCode;
+  constructor(code: FetchErrorCode, message: string) {
+    super(message);
+    this.name = 'FetchError';
+    this.code = code;
+  }
+}
+
+export type ReferrersPage =
+  /** The registry implements the referrers API: an image index (one page of it). */
+  | { readonly supported: true; readonly bytes: Buffer; readonly next: string | undefined }
+  /** No referrers API (distribution 2.8 answers a plain-text 404): use the `sha256-<hex>` tag schema. */
+  | { readonly supported: false };
+
+export type ManifestLookup = { readonly found: true; readonly bytes: Buffer; readonly mediaType: string } | { readonly found: false };
+
+export interface ArtifactFetcher {
+  /**
+   * `GET /v2/<repository>/referrers/<subject>?artifactType=<artifactType>` (distribution-spec § "Listing
+   * Referrers"), or the page `next` named by a previous page's `Link` header when given.
+   */
+  referrers(repository: string, subject: string, artifactType: string, next?: string): Promise<ReferrersPage>;
+  /** A manifest or index by tag or digest; by digest, the bytes are checked against it. */
+  manifest(repository: string, reference: string, accept: readonly string[], maxBytes: number): Promise<ManifestLookup>;
+  /** A blob by digest, at most `maxBytes`, checked against the digest. */
+  blob(repository: string, digest: string, maxBytes: number): Promise<Buffer>;
+}
+
+/** Fetches certificate revocation lists over HTTP for the revocation check (cached, bounded, http/https only). */
+export interface CrlSource {
+  fetchCrl(url: string): Promise<{ readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string }>;
+}
