@@ -12,11 +12,9 @@ import { OciError, sendOciError } from './oci-errors.ts';
 import type { Logger } from './logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { UpstreamClient } from './upstream/client.ts';
+import { BLOB_RESPONSE_HEADERS } from './upstream/headers.ts';
 
 export type BlobRequest = Extract<DistributionRequest, { kind: 'blob' }>;
-
-/** Response headers worth passing on; everything else (cookies, upstream auth hints) stays behind. */
-const PASSED_HEADERS = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'docker-content-digest', 'etag', 'last-modified', 'cache-control'];
 
 export async function serveBlob(metrics: ProxyMetrics, logger: Logger, request: BlobRequest, client: UpstreamClient, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const headers: Record<string, string> = {};
@@ -24,6 +22,21 @@ export async function serveBlob(metrics: ProxyMetrics, logger: Logger, request: 
   if (typeof range === 'string') headers.range = range;
   const accept = req.headers.accept;
   if (typeof accept === 'string') headers.accept = accept;
+  const scope = `repository:${request.repository}:pull`;
+  const path = `/v2/${request.repository}/blobs/${request.digest.text}`;
+
+  if (request.method === 'GET' && client.splicer !== undefined) {
+    const authorization = await client.authorization(scope);
+    const spliceHeaders = authorization === undefined ? headers : { ...headers, authorization };
+    const outcome = await client.splicer.splice(path, spliceHeaders, res, (n) => metrics.blobBytes.inc({ registry: client.registry.host }, n));
+    if (outcome.spliced) {
+      client.observe('blob', 200);
+      return;
+    }
+    // Not a plain sized body (redirect, challenge, error, chunked): undici below handles it in full.
+    logger.debug({ digest: request.digest.text, reason: outcome.reason }, 'blob splice fell back to undici');
+    if (res.destroyed) return;
+  }
 
   const abort = new AbortController();
   res.once('close', () => {
@@ -33,9 +46,9 @@ export async function serveBlob(metrics: ProxyMetrics, logger: Logger, request: 
   try {
     up = await client.request({
       method: request.method,
-      path: `/v2/${request.repository}/blobs/${request.digest.text}`,
+      path,
       headers,
-      scope: `repository:${request.repository}:pull`,
+      scope,
       kind: 'blob',
       redirects: client.registry.blobRedirects === 'relay' ? 'return' : 'follow',
       signal: abort.signal,
@@ -62,7 +75,7 @@ export async function serveBlob(metrics: ProxyMetrics, logger: Logger, request: 
     return;
   }
   const out: Record<string, string | string[]> = { 'docker-distribution-api-version': 'registry/2.0' };
-  for (const name of PASSED_HEADERS) {
+  for (const name of BLOB_RESPONSE_HEADERS) {
     const v = up.headers[name];
     if (v !== undefined) out[name] = v;
   }

@@ -10,6 +10,8 @@ import { Agent, type Dispatcher } from 'undici';
 import type { RegistryConfig, UpstreamLimits } from '../../config/types.ts';
 import { Authenticator } from './authenticator.ts';
 import type { BasicCredential } from './credentials.ts';
+import { BlobSplicer } from '../splice/blob-splicer.ts';
+import { BLOB_RESPONSE_HEADERS } from './headers.ts';
 
 export type UpstreamKind = 'manifest' | 'blob' | 'referrers' | 'token' | 'ping';
 
@@ -44,6 +46,8 @@ export class UpstreamClient {
   readonly #auth: Authenticator;
   readonly #limits: UpstreamLimits;
   readonly #observe: UpstreamObserver;
+  /** The zero-copy blob path, for plain-HTTP endpoints only (proxy/splice). */
+  readonly splicer: BlobSplicer | undefined;
 
   constructor(registry: RegistryConfig, limits: UpstreamLimits, credential: BasicCredential | undefined, observe: UpstreamObserver) {
     this.registry = registry;
@@ -59,6 +63,18 @@ export class UpstreamClient {
       connect: { timeout: limits.connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
     });
     this.#auth = new Authenticator(registry.endpoint.origin, credential, this.#agent, limits.headersTimeoutMs);
+    this.splicer = registry.endpoint.protocol === 'http:'
+      ? new BlobSplicer(registry.endpoint, { ...limits, maxIdle: 16 }, BLOB_RESPONSE_HEADERS)
+      : undefined;
+  }
+
+  /** The Authorization header this client would send up front for `scope` (a cached token or Basic). */
+  authorization(scope: string): Promise<string | undefined> {
+    return this.#auth.prefetch(scope);
+  }
+
+  observe(kind: UpstreamKind, status: number | 'error'): void {
+    this.#observe(this.registry.host, kind, status);
   }
 
   /** The dispatcher, for callers that stream a response body straight into a socket. */
@@ -120,6 +136,7 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
+    this.splicer?.close();
     await this.#agent.close();
   }
 }
