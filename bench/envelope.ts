@@ -12,34 +12,11 @@ import { readFileSync } from 'node:fs';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { parseEnvelope, verifyEnvelopeSignature, type SignatureEnvelope } from '../policy/envelope/index.ts';
 import { makeSigningCert, signCose, signJws, targetPayload, type KeyType } from '../test/policy/envelope/make-signed.ts';
-
-export interface Row {
-  readonly name: string;
-  readonly iterations: number;
-  readonly p50_us: number;
-  readonly p99_us: number;
-}
+import { formatRows, timer } from './stats.ts';
+import type { Row } from './stats.ts';
 
 const VECTORS = new URL('../test/vectors/', import.meta.url);
-const BUDGET_MS = 400;
-
-function measure(name: string, fn: () => unknown): Row {
-  for (let i = 0; i < 50; i++) fn(); // warm up
-  const samples: number[] = [];
-  const end = performance.now() + BUDGET_MS;
-  while ((samples.length < 200 || performance.now() < end) && samples.length < 20_000) {
-    const start = process.hrtime.bigint();
-    fn();
-    samples.push(Number(process.hrtime.bigint() - start) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  return { name, iterations: samples.length, p50_us: round(at(0.5)), p99_us: round(at(0.99)) };
-}
-
-function round(us: number): number {
-  return Math.round(us * 10) / 10;
-}
+const measure = timer({ warmup: 50, minSamples: 200 });
 
 function leafKey(env: SignatureEnvelope): KeyObject {
   return new X509Certificate(env.signerInfo.certificateChain[0]!).publicKey;
@@ -117,16 +94,6 @@ export async function benchEnvelope(): Promise<Row[]> {
     rows.push(measure(`ECDSA ${name} verify: @noble/curves`, () => noble.verify(sig, msg, pub, { lowS: false })));
   }
   return rows;
-}
-
-export function formatRows(rows: readonly Row[]): string {
-  const width = Math.max(...rows.map((r) => r.name.length));
-  const lines = [`${'case'.padEnd(width)}  ${'p50 µs'.padStart(9)}  ${'p99 µs'.padStart(9)}  ${'n'.padStart(6)}`];
-  for (const r of rows)
-    lines.push(
-      `${r.name.padEnd(width)}  ${r.p50_us.toFixed(1).padStart(9)}  ${r.p99_us.toFixed(1).padStart(9)}  ${String(r.iterations).padStart(6)}`,
-    );
-  return lines.join('\n');
 }
 
 if (import.meta.main) {

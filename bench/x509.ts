@@ -7,7 +7,6 @@
  */
 import { X509Certificate, verify as cryptoVerify, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import forge from 'node-forge';
 import { p256 } from '@noble/curves/nist.js';
 import { parseCertificate, parseCertificates } from '../policy/x509/certificate.ts';
@@ -16,31 +15,12 @@ import { checkCertificateAgainstCrl } from '../policy/x509/crl.ts';
 import { verifyTimestampToken } from '../policy/timestamp/verify.ts';
 import { extractEnvelope } from '../test/policy/timestamp/envelope-extract.ts';
 import { makeChain } from '../test/policy/x509/make-certs.ts';
-
-export interface Row {
-  readonly name: string;
-  readonly iterations: number;
-  readonly p50_us: number;
-  readonly p99_us: number;
-}
+import { formatRows, timer } from './stats.ts';
+import type { Row } from './stats.ts';
 
 const VECTORS = new URL('../test/vectors/', import.meta.url);
 const NOW = new Date('2026-01-01T00:00:00Z');
-const BUDGET_MS = 400;
-
-function measure(name: string, fn: () => unknown): Row {
-  for (let i = 0; i < 30; i++) fn(); // warm up
-  const samples: number[] = [];
-  const end = performance.now() + BUDGET_MS;
-  while ((samples.length < 100 || performance.now() < end) && samples.length < 20_000) {
-    const start = process.hrtime.bigint();
-    fn();
-    samples.push(Number(process.hrtime.bigint() - start) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  return { name, iterations: samples.length, p50_us: Math.round(at(0.5) * 10) / 10, p99_us: Math.round(at(0.99) * 10) / 10 };
-}
+const measure = timer({ warmup: 30, minSamples: 100 });
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`bench precondition failed: ${what}`);
@@ -93,9 +73,6 @@ export async function benchX509(): Promise<Row[]> {
   return rows;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const rows = await benchX509();
-  const width = Math.max(...rows.map((r) => r.name.length));
-  process.stdout.write(`${'benchmark'.padEnd(width)}  ${'p50 µs'.padStart(9)}  ${'p99 µs'.padStart(9)}  iterations\n`);
-  for (const r of rows) process.stdout.write(`${r.name.padEnd(width)}  ${String(r.p50_us).padStart(9)}  ${String(r.p99_us).padStart(9)}  ${r.iterations}\n`);
+if (import.meta.main) {
+  console.log(formatRows(await benchX509()));
 }

@@ -11,13 +11,12 @@
  * result — enforced or logged per the statement's level (vectors ERRATA 1). This module is pure: the loader
  * hands it file names and bytes.
  */
-import type { X509Certificate } from 'node:crypto';
-import { parseCertificateFile } from './certificate-file.ts';
-import type { ParsedCertificate } from './certificate-file.ts';
-import { KEY_USAGE_CERT_SIGN } from './certificate-facts.ts';
-import { bytesEqual } from './der.ts';
+import { X509Certificate } from 'node:crypto';
+import { parseCertificates } from '../x509/certificate.ts';
+import type { Certificate } from '../x509/certificate.ts';
+import { LIMITS, X509ParseError } from '../x509/errors.ts';
+import { checkTrustAnchor } from '../x509/trust.ts';
 import { TrustStoreError } from './errors.ts';
-import { goSubjectString } from './subject-name.ts';
 import type { TrustStoreRef, TrustStoreType } from './trust-store-ref.ts';
 
 /** One entry of a named store directory, as the loader found it. */
@@ -30,41 +29,22 @@ export type NamedStoreOutcome =
   | { readonly ok: true; readonly type: TrustStoreType; readonly name: string; readonly certificates: readonly X509Certificate[] }
   | { readonly ok: false; readonly type: TrustStoreType; readonly name: string; readonly error: TrustStoreError };
 
-/** Go accepts SHA-1 in Certificate.CheckSignature but not in CheckSignatureFrom; MD2/MD5 never. */
-const MD_SIGNATURES = new Set(['1.2.840.113549.1.1.2', '1.2.840.113549.1.1.4']);
-const SHA1_SIGNATURES = new Set(['1.2.840.113549.1.1.5', '1.3.14.3.2.29', '1.2.840.10045.4.1', '1.2.840.10040.4.3']);
+/** Store files are operator configuration: bounded only by what one statement's stores may hold altogether. */
+const STORE_FILE_LIMITS = { maxCertificates: LIMITS.trustStoreCertificates, maxBytes: LIMITS.trustStoreCertificates * LIMITS.certificateBytes };
 
-function selfSignatureProblem(cert: ParsedCertificate, allowSha1: boolean): string | undefined {
-  const alg = cert.facts.signatureAlgorithm;
-  if (MD_SIGNATURES.has(alg) || (!allowSha1 && SHA1_SIGNATURES.has(alg))) return `x509: cannot verify signature: insecure algorithm ${alg}`;
+type StoreFile =
+  | { readonly ok: true; readonly certificates: readonly { readonly parsed: Certificate; readonly node: X509Certificate }[] }
+  | { readonly ok: false; readonly reason: string };
+
+/** notation-core-go ReadCertificateFile (PEM or concatenated DER); any unparseable certificate fails the file. */
+function readStoreFile(bytes: Uint8Array): StoreFile {
   try {
-    return cert.certificate.verify(cert.certificate.publicKey) ? undefined : 'x509: signature verification failed';
+    const parsed = parseCertificates(bytes, STORE_FILE_LIMITS);
+    return { ok: true, certificates: parsed.map((c) => ({ parsed: c, node: new X509Certificate(c.der) })) };
   } catch (err) {
-    return `x509: cannot verify signature: ${(err as Error).message}`;
+    if (err instanceof X509ParseError) return { ok: false, reason: err.message };
+    return { ok: false, reason: `x509: malformed certificate: ${err instanceof Error ? err.message : String(err)}` }; // OpenSSL's refusal
   }
-}
-
-/** notation-go ValidateCertificates: a CA certificate, or a self-signed one. */
-function notCaOrSelfSigned(cert: ParsedCertificate): string | undefined {
-  if (cert.facts.isCA) return undefined;
-  if (selfSignatureProblem(cert, true) === undefined) return undefined;
-  return `certificate with subject ${JSON.stringify(goSubjectString(cert.facts.subjectAttributes))} is not a CA certificate or self-signed signing certificate`;
-}
-
-/** notation-go isRootCACertificate: Go's cert.CheckSignatureFrom(cert), then issuer == subject byte for byte. */
-function notRootCa(cert: ParsedCertificate): string | undefined {
-  const f = cert.facts;
-  const subject = goSubjectString(f.subjectAttributes);
-  const prefix = `certificate with subject ${JSON.stringify(subject)} is not a root CA certificate`;
-  if ((f.version === 3 && !f.basicConstraintsValid) || (f.basicConstraintsValid && !f.isCA) || (f.keyUsage !== 0 && (f.keyUsage & KEY_USAGE_CERT_SIGN) === 0)) {
-    return `${prefix}: x509: invalid signature: parent certificate cannot sign this kind of certificate`;
-  }
-  const signature = selfSignatureProblem(cert, false);
-  if (signature !== undefined) return `${prefix}: ${signature}`;
-  if (!bytesEqual(f.rawIssuer, f.rawSubject)) {
-    return `${prefix}: issuer (${goSubjectString(f.issuerAttributes)}) and subject (${subject}) are not the same`;
-  }
-  return undefined;
 }
 
 /**
@@ -83,22 +63,23 @@ export function buildNamedStore(type: TrustStoreType, name: string, entries: rea
     if (entry.kind !== 'file') {
       return fail(new TrustStoreError('STORE_ENTRY_NOT_FILE', `trusted certificate ${file} is not a regular file (directories or symlinks are not supported)`, where));
     }
-    const parsed = parseCertificateFile(entry.bytes);
+    const parsed = readStoreFile(entry.bytes);
     if (!parsed.ok) return fail(new TrustStoreError('CERT_MALFORMED', `failed to read the trusted certificate ${file}: ${parsed.reason}`, where));
     if (parsed.certificates.length === 0) {
       return fail(new TrustStoreError('CERT_MALFORMED', `failed to validate the trusted certificate ${file}: input certs cannot be empty`, where));
     }
-    for (const cert of parsed.certificates) {
-      const problem = notCaOrSelfSigned(cert);
-      if (problem !== undefined) return fail(new TrustStoreError('CERT_NOT_CA_OR_SELF_SIGNED', `failed to validate the trusted certificate ${file}: ${problem}`, where));
+    // notation-go checks the whole file for CA-or-self-signed first, then (tsa) for root CAs.
+    for (const { parsed: cert } of parsed.certificates) {
+      const anchor = checkTrustAnchor(cert, 'ca');
+      if (!anchor.ok) return fail(new TrustStoreError('CERT_NOT_CA_OR_SELF_SIGNED', `failed to validate the trusted certificate ${file}: ${anchor.message}`, where));
     }
     if (type === 'tsa') {
-      for (const cert of parsed.certificates) {
-        const problem = notRootCa(cert);
-        if (problem !== undefined) return fail(new TrustStoreError('CERT_NOT_ROOT', `trusted certificate ${file} is invalid: ${problem}`, where));
+      for (const { parsed: cert } of parsed.certificates) {
+        const root = checkTrustAnchor(cert, 'tsa');
+        if (!root.ok) return fail(new TrustStoreError('CERT_NOT_ROOT', `trusted certificate ${file} is invalid: ${root.message}`, where));
       }
     }
-    certificates.push(...parsed.certificates.map((c) => c.certificate));
+    certificates.push(...parsed.certificates.map((c) => c.node));
   }
   if (certificates.length === 0) {
     return fail(new TrustStoreError('STORE_EMPTY', `no x509 certificates were found in trust store ${JSON.stringify(name)} of type ${JSON.stringify(type)}`, { storeType: type, storeName: name, location }));

@@ -4,10 +4,9 @@
  * verifyX509TrustedIdentities (used by the verifier's authenticity step, after the chain is trusted).
  */
 import { X509Certificate } from 'node:crypto';
-import { readCertificateFacts } from './certificate-facts.ts';
+import { parseCertificate } from '../x509/certificate.ts';
 import { isSubsetDN, parseDistinguishedName } from './distinguished-name.ts';
-import type { DistinguishedName } from './distinguished-name.ts';
-import { certificateSubjectDN } from './subject-name.ts';
+import type { DistinguishedName, DistinguishedNameOutcome } from './distinguished-name.ts';
 
 export const WILDCARD_IDENTITY = '*';
 export const X509_SUBJECT = 'x509.subject';
@@ -80,6 +79,25 @@ function describeIdentities(dns: readonly DistinguishedName[]): string {
 }
 
 /**
+ * The leaf's subject as a DN map, or why notation could not read it (then no x509 identity can match).
+ * notation-go does not read the certificate's RDNs: it prints Go's `cert.Subject.String()` (x509 names.ts) and
+ * parses that text with the policy's DN parser, so the surprises carry over: attribute types outside Go's nine
+ * (emailAddress, UID…) print as `OID=#hex` and are refused, two OUs print as a refused multi-valued RDN, and
+ * the subject must itself hold C, ST and O.
+ */
+function certificateSubjectDN(der: Uint8Array): DistinguishedNameOutcome {
+  const prefix = 'error while parsing the certificate subject from the digital signature. error :';
+  let subject: string;
+  try {
+    subject = parseCertificate(der).subject.string;
+  } catch (err) {
+    return { ok: false, reason: `${prefix} ${q((err as Error).message)}` };
+  }
+  const parsed = parseDistinguishedName(subject);
+  return parsed.ok ? parsed : { ok: false, reason: `${prefix} ${q(parsed.reason)}` };
+}
+
+/**
  * Does the signing (leaf) certificate match one of the statement's identities? `*` matches any signer;
  * otherwise some `x509.subject` identity must be a subset of the leaf's subject, attribute order ignored.
  */
@@ -91,13 +109,7 @@ export function matchTrustedIdentities(
   if (any !== undefined) return { ok: true, matched: any };
   const subjects = statement.trustedIdentities.filter((i) => i.kind === 'x509.subject');
   if (subjects.length === 0) return { ok: false, reason: `no x509 trusted identities are configured in the trust policy ${q(statement.name)}` };
-  let attributes;
-  try {
-    attributes = readCertificateFacts(leaf instanceof X509Certificate ? leaf.raw : leaf).subjectAttributes;
-  } catch (err) {
-    return { ok: false, reason: `error while parsing the certificate subject from the digital signature. error : ${q((err as Error).message)}` };
-  }
-  const leafDN = certificateSubjectDN(attributes);
+  const leafDN = certificateSubjectDN(leaf instanceof X509Certificate ? leaf.raw : leaf);
   if (!leafDN.ok) return { ok: false, reason: leafDN.reason };
   const matched = subjects.find((i) => isSubsetDN(i.dn, leafDN.dn));
   if (matched !== undefined) return { ok: true, matched };

@@ -14,6 +14,7 @@ import type { DecodedExtensions, RawExtension } from './extensions.ts';
 import { hex } from './format.ts';
 import { parseName } from './names.ts';
 import type { DistinguishedName } from './names.ts';
+import { pemBlocks } from './pem.ts';
 import { publicKeyInfo } from './signature.ts';
 import type { AlgorithmId, PublicKeyInfo } from './signature.ts';
 
@@ -103,8 +104,8 @@ function build(der: Uint8Array): Certificate {
   if (fields[0]?.id === 0xa0) {
     const v = childrenOf(der, fields[i++]!, 2);
     if (v.length !== 1 || v[0]!.id !== TAG.INTEGER || v[0]!.end - v[0]!.contentStart !== 1) throw new DerError('malformed version');
-    version = der[v[0]!.contentStart]! + 1;
-    if (version < 2 || version > 3) throw new DerError(`unsupported certificate version ${version}`);
+    version = der[v[0]!.contentStart]! + 1; // an explicit v1 is not DER, but Go accepts it
+    if (version > 3) throw new DerError(`unsupported certificate version ${version}`);
   }
   const [serialTlv, sigAlgTlv, issuerTlv, validityTlv, subjectTlv, spkiTlv] = fields.slice(i, i + 6);
   if (!serialTlv || !sigAlgTlv || !issuerTlv || !validityTlv || !subjectTlv || !spkiTlv) throw new DerError('truncated TBSCertificate');
@@ -143,38 +144,43 @@ function build(der: Uint8Array): Certificate {
   });
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+/** Bounds for `parseCertificates`; the defaults suit untrusted input (signature envelopes, fetched bundles). */
+export interface BundleLimits {
+  readonly maxBytes?: number;
+  readonly maxCertificates?: number;
+}
 
 /**
- * Certificates from a file's bytes, like notation-core-go `ReadCertificateFile`: PEM (every block must be a
- * parseable certificate) if the data contains a PEM block, otherwise a concatenation of DER certificates.
- * An input with neither is 'malformed'; an empty PEM-less input yields [].
+ * Certificates from a file's bytes, like notation-core-go `ReadCertificateFile`: if the data holds a PEM block
+ * (Go encoding/pem rules, pem.ts), every block must be a parseable certificate whatever its label; otherwise the
+ * data is a concatenation of DER certificates. Empty data yields []; anything else unparseable is 'malformed'.
  */
-export function parseCertificates(data: Uint8Array | string): Certificate[] {
+export function parseCertificates(data: Uint8Array | string, limits: BundleLimits = {}): Certificate[] {
+  const { maxBytes = LIMITS.bundleBytes, maxCertificates = LIMITS.bundleCertificates } = limits;
   const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.byteLength > LIMITS.bundleBytes) throw new X509ParseError('too-large', `certificate file exceeds ${LIMITS.bundleBytes} bytes`);
-  const text = bytes.toString('latin1');
-  const blocks = [...text.matchAll(PEM_BLOCK)];
-  const ders: Uint8Array[] = [];
-  if (blocks.length > 0) {
-    for (const block of blocks) {
-      if (block[1] !== 'CERTIFICATE') throw new X509ParseError('malformed', `x509: unexpected PEM block type "${block[1]}"`);
-      ders.push(Buffer.from(block[2]!.replace(/\s+/g, ''), 'base64'));
-    }
-  } else {
-    let pos = 0;
+  if (bytes.byteLength > maxBytes) throw new X509ParseError('too-large', `certificate file exceeds ${maxBytes} bytes`);
+  let ders = pemBlocks(bytes.toString('latin1'));
+  if (ders.length === 0) {
     try {
-      while (pos < bytes.byteLength) {
-        const tlv = readWhole(bytes.subarray(pos, pos + readLength(bytes, pos)), TAG.SEQUENCE);
-        ders.push(bytes.subarray(pos, pos + tlv.end));
-        pos += tlv.end;
-      }
+      ders = splitDer(bytes);
     } catch (err) {
       throw new X509ParseError('malformed', `x509: malformed certificate: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (ders.length > LIMITS.bundleCertificates) throw new X509ParseError('too-large', `more than ${LIMITS.bundleCertificates} certificates`);
+  if (ders.length > maxCertificates) throw new X509ParseError('too-large', `more than ${maxCertificates} certificates`);
   return ders.map((d) => parseCertificate(d));
+}
+
+/** Concatenated DER certificates (Go x509.ParseCertificates), each a whole SEQUENCE. */
+function splitDer(bytes: Uint8Array): Uint8Array[] {
+  const ders: Uint8Array[] = [];
+  let pos = 0;
+  while (pos < bytes.byteLength) {
+    const tlv = readWhole(bytes.subarray(pos, pos + readLength(bytes, pos)), TAG.SEQUENCE);
+    ders.push(bytes.subarray(pos, pos + tlv.end));
+    pos += tlv.end;
+  }
+  return ders;
 }
 
 /** Total encoded length of the TLV at `pos` (header + content), for splitting concatenated DER. */

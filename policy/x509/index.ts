@@ -5,7 +5,7 @@
  * other than the `now` passed in.
  */
 export { parseCertificate, parseCertificates } from './certificate.ts';
-export type { Certificate } from './certificate.ts';
+export type { BundleLimits, Certificate } from './certificate.ts';
 export { deltaCrlUrl, EKU, KU } from './extensions.ts';
 export type { RawExtension } from './extensions.ts';
 export type { DistinguishedName, NameAttribute } from './names.ts';

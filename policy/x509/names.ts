@@ -43,21 +43,50 @@ const SINGLE_VALUED = new Set(['2.5.4.3', '2.5.4.5']); // CommonName / SerialNum
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes a string-typed attribute value the way Go's x509 parser accepts it; other types are malformed there. */
+/** Go x509 isPrintable: PrintableString plus `*` and `&`, which real certificates contain. */
+function isGoPrintable(b: number): boolean {
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || (b >= 0x27 && b <= 0x29) ||
+    (b >= 0x2b && b <= 0x2f) || b === 0x20 || b === 0x3a || b === 0x3d || b === 0x3f || b === 0x2a || b === 0x26;
+}
+
+/** UCS-2 BMPString: a trailing NUL pair is stripped; surrogates and permanent noncharacters are refused. */
+function bmpString(bytes: Uint8Array): string {
+  if (bytes.length % 2 !== 0) throw new DerError('invalid BMPString');
+  const end = bytes.length >= 2 && bytes[bytes.length - 1] === 0 && bytes[bytes.length - 2] === 0 ? bytes.length - 2 : bytes.length;
+  let s = '';
+  for (let i = 0; i < end; i += 2) {
+    const point = (bytes[i]! << 8) | bytes[i + 1]!;
+    if (point === 0xfffe || point === 0xffff || (point >= 0xfdd0 && point <= 0xfdef) || (point >= 0xd800 && point <= 0xdfff)) {
+      throw new DerError('invalid BMPString');
+    }
+    s += String.fromCharCode(point);
+  }
+  return s;
+}
+
+/** Go crypto/x509 `parseASN1String`: the string types and checks Go accepts; any other type is malformed there. */
 function decodeDirectoryString(tag: number, bytes: Uint8Array): string {
+  const ascii = (valid: (b: number) => boolean, what: string): string => {
+    if (!bytes.every(valid)) throw new DerError(`invalid ${what}`);
+    return Buffer.from(bytes).toString('latin1');
+  };
   switch (tag) {
     case 0x0c: // UTF8String
-      return UTF8.decode(bytes);
+      try {
+        return UTF8.decode(bytes);
+      } catch {
+        throw new DerError('invalid UTF-8 string');
+      }
     case 0x13: // PrintableString
+      return ascii(isGoPrintable, 'PrintableString');
     case 0x16: // IA5String
+      return ascii((b) => b < 0x80, 'IA5String');
     case 0x12: // NumericString
-      for (const b of bytes) if (b > 0x7f) throw new DerError('non-ASCII byte in ASCII string type');
+      return ascii((b) => (b >= 0x30 && b <= 0x39) || b === 0x20, 'NumericString');
+    case 0x14: // T61String, read as Latin-1 like Go and BoringSSL
       return Buffer.from(bytes).toString('latin1');
-    case 0x14: // T61String: Go keeps the raw bytes
-      return Buffer.from(bytes).toString('latin1');
-    case 0x1e: // BMPString (UTF-16BE)
-      if (bytes.length % 2 !== 0) throw new DerError('odd-length BMPString');
-      return Buffer.from(bytes).swap16().toString('utf16le');
+    case 0x1e: // BMPString
+      return bmpString(bytes);
     default:
       throw new DerError(`unsupported string type ${tag} in distinguished name`);
   }
@@ -80,7 +109,7 @@ export function parseName(der: Uint8Array): DistinguishedName {
     }
     rdns.push(rdn);
   }
-  return { der, rdns, string: nameString(rdns) };
+  return { der, rdns, string: nameString(rdns.flat()) };
 }
 
 /** Go `asn1.Marshal(string)`: PrintableString when every character allows it, otherwise UTF8String. */
@@ -102,21 +131,17 @@ function escapeValue(value: string): string {
     .join('');
 }
 
-/** Go `pkix.Name.String()` over decoded RDNs (see the file comment). */
-export function nameString(rdns: readonly (readonly NameAttribute[])[]): string {
+/**
+ * Go `pkix.Name.String()` over a name's attributes in encoded order (Go's `Name.Names`; see the file comment).
+ * CN and SERIALNUMBER keep their last value and are left out when it is empty, as in Go.
+ */
+export function nameString(attributes: readonly { readonly oid: string; readonly value: string }[]): string {
   const extra: NameAttribute[][] = [];
   const fields = new Map<string, string[]>();
-  for (const rdn of rdns) {
-    for (const atv of rdn) {
-      if (FIELD_ORDER.includes(atv.oid)) {
-        const list = fields.get(atv.oid) ?? [];
-        if (SINGLE_VALUED.has(atv.oid)) list.splice(0, list.length, atv.value);
-        else list.push(atv.value);
-        fields.set(atv.oid, list);
-      } else {
-        extra.push([atv]);
-      }
-    }
+  for (const { oid, value } of attributes) {
+    if (!FIELD_ORDER.includes(oid)) extra.push([{ oid, type: SHORT_NAMES[oid], value }]);
+    else if (SINGLE_VALUED.has(oid)) fields.set(oid, value === '' ? [] : [value]);
+    else fields.set(oid, [...(fields.get(oid) ?? []), value]);
   }
   const sequence: NameAttribute[][] = [...extra];
   for (const oid of FIELD_ORDER) {

@@ -105,6 +105,7 @@ const HASH_LEN: Readonly<Record<Hash, number>> = { sha1: 20, sha256: 32, sha384:
 
 const SCHEMES: Readonly<Record<string, Scheme>> = {
   '1.2.840.113549.1.1.5': { kind: 'pkcs1', hash: 'sha1' },
+  '1.3.14.3.2.29': { kind: 'pkcs1', hash: 'sha1' }, // the OIW sha1WithRSA OID, which Go also reads as SHA1-RSA
   '1.2.840.113549.1.1.11': { kind: 'pkcs1', hash: 'sha256' },
   '1.2.840.113549.1.1.12': { kind: 'pkcs1', hash: 'sha384' },
   '1.2.840.113549.1.1.13': { kind: 'pkcs1', hash: 'sha512' },

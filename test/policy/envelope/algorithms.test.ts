@@ -5,8 +5,9 @@
  */
 import t from 'tap';
 import { decode, encode, Tagged } from 'cborg';
-import { EnvelopeError, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
-import type { EnvelopeErrorCode, SignatureAlgorithm } from '../../../policy/envelope/index.ts';
+import { parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
+import type { SignatureAlgorithm } from '../../../policy/envelope/index.ts';
+import { codeOf } from './helpers.ts';
 import {
   makeSigningCert,
   signCose,
@@ -36,16 +37,6 @@ const EXPECTED: Record<
   'ec-p384': { alg: 'ES384', type: 'EC', size: 384, wrong: ['ES256', 'ES512', 'PS384'] },
   'ec-p521': { alg: 'ES512', type: 'EC', size: 521, wrong: ['ES256', 'ES384', 'PS512'] },
 };
-
-function codeOf(fn: () => unknown): EnvelopeErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof EnvelopeError) return err.code;
-    throw err;
-  }
-}
 
 const parseVerify = (bytes: Uint8Array, mediaType: string) => () => verifyEnvelopeSignature(parseEnvelope(bytes, mediaType));
 

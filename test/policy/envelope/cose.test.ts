@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { decode, encode, Tagged } from 'cborg';
-import { EnvelopeError, LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
-import type { EnvelopeErrorCode } from '../../../policy/envelope/index.ts';
+import { LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
+import { codeOf } from './helpers.ts';
 import { makeSigningCert, rawSign, signCose, targetPayload, type SignOptions, type SigningCert } from './make-signed.ts';
 
 const COSE = 'application/cose';
@@ -17,16 +17,6 @@ const payload = targetPayload({
 });
 const T0 = new Date('2025-03-01T10:00:00Z');
 const T0_SECONDS = T0.getTime() / 1000;
-
-function codeOf(fn: () => unknown): EnvelopeErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof EnvelopeError) return err.code;
-    throw err;
-  }
-}
 
 let cert: SigningCert;
 t.before(async () => {

@@ -3,8 +3,8 @@
  * correctly signed envelope that breaks exactly one rule.
  */
 import t from 'tap';
-import { EnvelopeError, LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
-import type { EnvelopeErrorCode } from '../../../policy/envelope/index.ts';
+import { LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
+import { codeOf } from './helpers.ts';
 import { makeSigningCert, signJws, targetPayload, type SignOptions, type SigningCert } from './make-signed.ts';
 
 const JWS = 'application/jose+json';
@@ -14,16 +14,6 @@ const payload = targetPayload({
   size: 1,
 });
 const T0 = new Date('2025-03-01T10:00:00Z');
-
-function codeOf(fn: () => unknown): EnvelopeErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof EnvelopeError) return err.code;
-    throw err;
-  }
-}
 
 let cert: SigningCert;
 t.before(async () => {

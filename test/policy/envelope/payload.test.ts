@@ -2,23 +2,13 @@
  * parseTargetArtifact: signature-specification.md § "Payload" and image-spec descriptor rules.
  */
 import t from 'tap';
-import { EnvelopeError, LIMITS, parseTargetArtifact } from '../../../policy/envelope/index.ts';
-import type { EnvelopeErrorCode } from '../../../policy/envelope/index.ts';
+import { LIMITS, parseTargetArtifact } from '../../../policy/envelope/index.ts';
+import { codeOf } from './helpers.ts';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const target = (overrides: Record<string, unknown> = {}) =>
   json({ targetArtifact: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST, size: 517, ...overrides } });
-
-function codeOf(fn: () => unknown): EnvelopeErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof EnvelopeError) return err.code;
-    throw err;
-  }
-}
 
 t.test('valid descriptors', async (t) => {
   t.same(parseTargetArtifact(target()), { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST, size: 517 });

@@ -7,8 +7,9 @@ import type { Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { EnvelopeError, parseEnvelope, parseTargetArtifact, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
+import { parseEnvelope, parseTargetArtifact, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
 import type { SignatureEnvelope, EnvelopeErrorCode } from '../../../policy/envelope/index.ts';
+import { codeOf } from './helpers.ts';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../vectors');
 const JWS = 'application/jose+json';
@@ -16,16 +17,6 @@ const COSE = 'application/cose';
 
 function read(rel: string): Buffer {
   return readFileSync(path.join(VECTORS, rel));
-}
-
-function codeOf(fn: () => unknown): EnvelopeErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof EnvelopeError) return err.code;
-    throw err;
-  }
 }
 
 function verified(t: Test, rel: string, mediaType: string): SignatureEnvelope {

@@ -5,8 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSubsetDN, parseDistinguishedName } from '../../../policy/trust/distinguished-name.ts';
-import { goSubjectString } from '../../../policy/trust/subject-name.ts';
-import { readCertificateFacts } from '../../../policy/trust/certificate-facts.ts';
+import { parseCertificate } from '../../../policy/x509/certificate.ts';
+import { nameString as goSubjectString } from '../../../policy/x509/names.ts';
 import { matchTrustedIdentities, parseTrustedIdentities } from '../../../policy/trust/trusted-identity.ts';
 import type { TrustedIdentity } from '../../../policy/trust/trusted-identity.ts';
 
@@ -92,7 +92,7 @@ const statement = (...identities: string[]): { name: string; trustedIdentities: 
 };
 
 t.test('matching the signer (vectors README §2.1 trusted identity rows)', async (t) => {
-  t.equal(goSubjectString(readCertificateFacts(E2E.raw).subjectAttributes), 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US', 'Go prints the subject in this order');
+  t.equal(parseCertificate(E2E.raw).subject.string, 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US', 'Go prints the subject in this order');
 
   const valid = matchTrustedIdentities(statement('x509.subject: CN=e2e,O=Notary,L=Seattle,ST=WA,C=US'), E2E);
   t.ok(valid.ok, 'valid_trusted_identity_trustpolicy.json matches e2e.crt');

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { TrustPolicyError } from '../../../policy/trust/errors.ts';
 import { parseDistinguishedName, isSubsetDN } from '../../../policy/trust/distinguished-name.ts';
 import { registryScopeProblem } from '../../../policy/trust/registry-scope.ts';
-import { goSubjectString } from '../../../policy/trust/subject-name.ts';
+import { nameString as goSubjectString } from '../../../policy/x509/names.ts';
 import { parseTrustPolicyDocument, statementFor } from '../../../policy/trust/trust-policy.ts';
 import type { TrustPolicyDocument } from '../../../policy/trust/trust-policy.ts';
 
