@@ -50,6 +50,14 @@ export async function wrkRate(url: string, opts: { method: 'GET' | 'HEAD'; accep
   return { requestsPerSec: Number(m[1]), p50Ms: Number(m[2]), p99Ms: Number(m[3]), non2xx: Number(m[4]) };
 }
 
+/** HEAD (and anything wrk cannot do) through bench/http-load.ts in a child process. */
+export async function nodeRate(url: string, opts: { method: 'GET' | 'HEAD'; accept: string; connections: number; seconds: number }): Promise<RateResult> {
+  const script = new URL('./http-load.ts', import.meta.url).pathname;
+  const out = await run(process.execPath, [script, url, opts.method, opts.accept, String(opts.connections), String(opts.seconds)], (opts.seconds + 30) * 1000);
+  const r = JSON.parse(out) as { requests: number; seconds: number; p50Ms: number; p99Ms: number; non2xx: number };
+  return { requestsPerSec: r.requests / r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non2xx };
+}
+
 export interface ThroughputResult {
   readonly mibPerSec: number;
   readonly bytes: number;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { startNginx, startRegistry } from './peers.ts';
 import { pushLargeImage, pushTestImage, MANIFEST_ACCEPT } from '../test/harness/images.ts';
 import { startPullgate } from '../test/e2e/pullgate-process.ts';
-import { curlThroughput, wrkRate } from './load.ts';
+import { curlThroughput, nodeRate, wrkRate } from './load.ts';
 
 export interface BenchRow {
   readonly group: string;
@@ -23,6 +23,12 @@ export interface BenchRow {
 }
 
 const BLOB_MIB = 64;
+
+/** utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function rssKiB(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -80,10 +86,10 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
 
     const headByTag: [string, number, string?][] = [];
     for (const [name, url, q] of targets) {
-      const r = await wrkRate(`${url}/v2/bench/app/manifests/v1${q}`, { method: 'HEAD', accept: MANIFEST_ACCEPT, connections: 8, seconds: opts.seconds });
+      const r = await nodeRate(`${url}/v2/bench/app/manifests/v1${q}`, { method: 'HEAD', accept: MANIFEST_ACCEPT, connections: 8, seconds: opts.seconds });
       headByTag.push([name, r.requestsPerSec, `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}`]);
     }
-    group('manifest HEAD by tag (8 connections)', headByTag, 'req/s');
+    group('manifest HEAD by tag (8 connections, node client)', headByTag, 'req/s');
 
     const blobPath = `/v2/bench/big/blobs/${large.layer.digest}`;
     const expectBytes = large.layer.size;
@@ -91,14 +97,25 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
     const rssBefore = rssKiB(gate.pid);
     let rssPeak = rssBefore.rss;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssKiB(gate.pid).rss)), 50);
+    let gateCpuPerGiB = 0;
     for (const [name, url, q] of targets) {
+      const cpuBefore = cpuSeconds(gate.pid);
       const r = await curlThroughput(`${url}${blobPath}${q}`, { clients: opts.clients, rounds: opts.rounds, expectBytes });
+      if (name === 'pullgate') gateCpuPerGiB = (cpuSeconds(gate.pid) - cpuBefore) / (r.bytes / 2 ** 30);
       blob.push([name, r.mibPerSec]);
     }
     const relayed = await curlThroughput(`${gate.url}${blobPath}?ns=${encodeURIComponent(redirectHost)}`, { clients: opts.clients, rounds: opts.rounds, expectBytes });
     blob.push(['pullgate, storage redirect relayed', relayed.mibPerSec]);
     clearInterval(sampler);
     group(`${BLOB_MIB} MiB blob GET (${opts.clients} concurrent clients)`, blob, 'MiB/s');
+    rows.push({
+      group: 'pullgate CPU cost of streaming blobs',
+      target: 'CPU seconds per GiB streamed',
+      value: gateCpuPerGiB,
+      unit: 's/GiB',
+      ratio: undefined,
+      note: 'user + system time of the pullgate process; robust to load from other processes',
+    });
     rows.push({
       group: 'pullgate memory while streaming blobs',
       target: 'RSS growth (peak − before)',

@@ -40,10 +40,42 @@ export interface UpstreamLimits {
   readonly connections: number;
 }
 
+/** The verified-decision cache (DESIGN § Pull path rules). */
+export interface CacheConfig {
+  /** How long an allowed digest is served without re-verifying (its bytes are kept for that long too). */
+  readonly allowTtlMs: number;
+  /** How long a denial is remembered, so kubelet's back-off retries cost nothing. */
+  readonly denyTtlMs: number;
+  /** How long a tag→digest resolution is trusted; 0 = every resolve asks the upstream (no tag drift). */
+  readonly tagTtlMs: number;
+  /** Upstream down: a digest (and its tag) verified this recently may still be served. 0 = off. */
+  readonly staleIfErrorMs: number;
+  /** Bound on the verified manifest bytes kept in memory. */
+  readonly maxBytes: number;
+}
+
 export interface WebhookConfig {
   readonly listen: HostPort;
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
+  /**
+   * `/mutate` resolves a tag that a node could run from its cache (imagePullPolicy IfNotPresent/Never),
+   * verifies it through the policy engine and patches the image to `repo:tag@sha256:…`. Off by default: the
+   * node gate already pins at resolve time, so specs keep their tags (DESIGN § Pull path rules).
+   */
+  readonly pinning: boolean;
+  /** Every image must pass the trust policy at admission time, so the reason shows at `kubectl apply`. */
+  readonly verify: boolean;
+  /** Namespaces whose requests are allowed untouched (in addition to the namespaceSelector in daemonset/). */
+  readonly exemptNamespaces: readonly string[];
+  /** `registry/repository`, `registry/repository:tag` or a `prefix*`; validated by the webhook at start. */
+  readonly exemptImages: readonly string[];
+  /** Bound on one admission decision; past it the request is denied (kept well under the apiserver's timeout). */
+  readonly timeoutMs: number;
+  /** Largest AdmissionReview body read; larger ones get HTTP 400. */
+  readonly maxBodyBytes: number;
+  /** How long a tag resolution + policy decision is reused across admission requests (0 = only concurrent ones). */
+  readonly cacheTtlMs: number;
 }
 
 export interface PullgateConfig {
@@ -57,6 +89,7 @@ export interface PullgateConfig {
   /** docker config.json with upstream credentials, or undefined for anonymous pulls. */
   readonly credentials: string | undefined;
   readonly upstream: UpstreamLimits;
+  readonly cache: CacheConfig;
   readonly webhook: WebhookConfig;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

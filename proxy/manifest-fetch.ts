@@ -125,3 +125,39 @@ function manifestMediaType(bytes: Buffer, contentType: string | string[] | undef
 function fail(reason: FetchFailureReason, message: string): ManifestFetch {
   return { ok: false, reason, message };
 }
+
+export type ManifestHead =
+  | { readonly ok: true; readonly digest: Digest }
+  /** The upstream answered the HEAD without a usable digest header: resolve with a GET instead. */
+  | { readonly ok: true; readonly digest: undefined }
+  | { readonly ok: false; readonly reason: FetchFailureReason; readonly message: string };
+
+/**
+ * Resolves a tag with one upstream HEAD (what containerd itself does): the digest the tag points at now. The
+ * bytes are fetched and checked against that digest afterwards, so trusting the header here gives the
+ * upstream no more say than a GET by tag would.
+ */
+export async function headManifest(client: UpstreamClient, repository: string, tag: string, accept: string | undefined): Promise<ManifestHead> {
+  let res;
+  try {
+    res = await client.request({
+      method: 'HEAD',
+      path: `/v2/${repository}/manifests/${tag}`,
+      headers: { accept: accept && accept.length > 0 ? accept : MANIFEST_MEDIA_TYPES.join(', ') },
+      scope: `repository:${repository}:pull`,
+      kind: 'manifest',
+      redirects: 'follow',
+    });
+  } catch (err) {
+    return { ok: false, reason: 'upstream_unavailable', message: `upstream unavailable (${(err as Error).message})` };
+  }
+  res.body.resume();
+  const status = res.statusCode;
+  if (status === 404) return { ok: false, reason: 'manifest_unknown', message: 'manifest unknown upstream' };
+  if (status === 429) return { ok: false, reason: 'upstream_rate_limited', message: 'upstream rate limited' };
+  if (status === 401 || status === 403) return { ok: false, reason: 'upstream_denied', message: `upstream refused access (HTTP ${status})` };
+  if (status !== 200) return { ok: false, reason: 'upstream_unavailable', message: `upstream unavailable (HTTP ${status})` };
+  const claimed = res.headers['docker-content-digest'];
+  const parsed = typeof claimed === 'string' ? parseDigest(claimed) : undefined;
+  return { ok: true, digest: parsed?.ok ? parsed.digest : undefined };
+}

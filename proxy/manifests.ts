@@ -1,19 +1,22 @@
 /**
  * Manifest requests, HEAD and GET alike (containerd re-pulls cached content with only a HEAD, so a gate that
- * decides on GET alone is bypassed — DESIGN § What containerd really does). Fetch, hash, decide, then serve
- * exactly the bytes that were decided on, or deny with `pullgate: <ref>: <reason>`.
+ * decides on GET alone is bypassed — DESIGN § What containerd really does). Decide (manifest-decider.ts), then
+ * serve exactly the bytes that were decided on, or deny with `pullgate: <ref>: <reason>`; one log line and
+ * one metric sample per request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EnforcementMode } from '../config/types.ts';
-import { targetRef, type Decision, type ImageTarget } from '../policy/decision.ts';
+import { targetRef, type Decision } from '../policy/decision.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { OciError, sendOciError } from './oci-errors.ts';
 import type { DistributionRequest } from './distribution-request.ts';
-import { fetchManifest, type FetchedManifest } from './manifest-fetch.ts';
+import type { FetchedManifest } from './manifest-fetch.ts';
+import { decideManifest, type CacheResult } from './manifest-decider.ts';
 import type { Logger } from './logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 import { DENIAL_NOTE_MEDIA_TYPE, type DenialNotes } from './denial-notes.ts';
+import type { VerifiedStore } from './verified-store.ts';
 
 export type ManifestRequest = Extract<DistributionRequest, { kind: 'manifest' }>;
 
@@ -24,6 +27,7 @@ export interface ManifestDeps {
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
   readonly notes: DenialNotes;
+  readonly store: VerifiedStore;
 }
 
 export async function serveManifest(deps: ManifestDeps, request: ManifestRequest, client: UpstreamClient, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -36,32 +40,18 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
     const note = deps.notes.lookup(request.reference.digest.text);
     if (note !== undefined) return sendOciError(res, request.method, new OciError('DENIED', note.message));
   }
+  const engine = deps.engine();
+  deps.store.decidedUnder(engine);
 
-  const fetched = await fetchManifest(client, request.repository, request.reference, req.headers.accept, deps.manifestMaxBytes);
-  if (!fetched.ok) {
-    const notFound = fetched.reason === 'manifest_unknown';
-    record(deps, { registry, ref, digest: undefined, decision: notFound ? 'not_found' : 'deny', reason: fetched.reason, message: fetched.message, started, method: request.method });
-    if (notFound) return sendOciError(res, request.method, new OciError('MANIFEST_UNKNOWN', `pullgate: ${ref}: ${fetched.message}`));
-    return deny(deps, request, res, `pullgate: ${ref}: ${fetched.message}`);
+  const outcome = await decideManifest({ engine, store: deps.store, manifestMaxBytes: deps.manifestMaxBytes }, client, request.repository, request.reference, req.headers.accept);
+  if (outcome.kind === 'failed') {
+    const notFound = outcome.reason === 'manifest_unknown';
+    record(deps, { registry, ref, digest: undefined, decision: notFound ? 'not_found' : 'deny', reason: outcome.reason, message: outcome.message, started, method: request.method, cache: undefined });
+    if (notFound) return sendOciError(res, request.method, new OciError('MANIFEST_UNKNOWN', `pullgate: ${ref}: ${outcome.message}`));
+    return deny(deps, request, res, `pullgate: ${ref}: ${outcome.message}`);
   }
-  const manifest = fetched.manifest;
-  const target: ImageTarget = {
-    registry,
-    repository: request.repository,
-    reference,
-    digest: manifest.digest,
-    mediaType: manifest.mediaType,
-    size: manifest.bytes.length,
-    bytes: manifest.bytes,
-  };
-  let decision: Decision;
-  try {
-    decision = await deps.engine().decide(target);
-  } catch (err) {
-    // A verifier bug must never become an allow.
-    deps.logger.error({ err, ref }, 'policy engine failed');
-    decision = { allow: false, reason: 'verification_not_implemented', message: 'internal error during verification', statement: undefined, checks: [] };
-  }
+  const { manifest, decision, cache } = outcome;
+  deps.metrics.decisionCache.inc({ result: cache });
   const audited = !decision.allow && deps.mode === 'audit';
   record(deps, {
     registry,
@@ -69,11 +59,12 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
     digest: manifest.digest.text,
     decision: decision.allow ? 'allow' : audited ? 'would_deny' : 'deny',
     reason: decision.reason,
-    message: decision.message,
+    message: cache === 'stale' ? `${decision.message} (served stale: upstream unavailable)` : decision.message,
     started,
     method: request.method,
     statement: decision.statement,
     checks: decision.checks,
+    cache,
   });
   if (!decision.allow && !audited) return deny(deps, request, res, `pullgate: ${ref}: ${decision.message}`);
   sendManifest(res, request.method, manifest);
@@ -116,16 +107,21 @@ interface DecisionRecord {
   readonly message: string;
   readonly started: number;
   readonly method: string;
+  readonly cache: CacheResult | undefined;
   readonly statement?: string | undefined;
   readonly checks?: Decision['checks'];
 }
 
-/** One log line and one metric sample per decision (DESIGN § Observability). */
+/**
+ * One log line and one metric sample per decision (DESIGN § Observability). Fresh decisions and every denial
+ * log at info/warn; allows answered from the verified store log at debug, to keep the warm path cheap.
+ */
 function record(deps: ManifestDeps, r: DecisionRecord): void {
   const seconds = (performance.now() - r.started) / 1000;
   deps.metrics.decisions.inc({ registry: r.registry, decision: r.decision, reason: r.reason });
   deps.metrics.decisionSeconds.observe({ decision: r.decision }, seconds);
-  const level = r.decision === 'allow' ? 'info' : 'warn';
+  const level = r.decision === 'allow' ? (r.cache === 'hit' || r.cache === 'closure' ? 'debug' : 'info') : 'warn';
+  if (!deps.logger.isLevelEnabled(level)) return;
   deps.logger[level](
     {
       ref: r.ref,
@@ -133,6 +129,7 @@ function record(deps: ManifestDeps, r: DecisionRecord): void {
       method: r.method,
       decision: r.decision,
       reason: r.reason,
+      cache: r.cache,
       statement: r.statement,
       checks: r.checks,
       durationMs: Math.round(seconds * 1e6) / 1e3,

@@ -14,6 +14,7 @@ import type { Logger } from './logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { UpstreamClient } from './upstream/client.ts';
 import { DenialNotes } from './denial-notes.ts';
+import { VerifiedStore } from './verified-store.ts';
 import type { CredentialStore } from './upstream/credentials.ts';
 
 export interface MirrorOptions {
@@ -44,6 +45,7 @@ export class Mirror {
       metrics: opts.metrics,
       logger: opts.logger,
       notes: new DenialNotes(),
+      store: new VerifiedStore(opts.config.cache),
     };
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;

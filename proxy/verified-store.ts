@@ -1,0 +1,134 @@
+/**
+ * What the gate remembers about manifests it decided (DESIGN § Pull path rules), keyed by registry, repository
+ * and digest — never by tag:
+ * - allowed digests with their exact verified bytes, for a TTL (a warm GET by digest never goes upstream);
+ * - denials, for a short TTL (kubelet's back-off retries cost nothing);
+ * - the children of an allowed index (multi-arch images are signed at the index: a platform manifest listed by
+ *   an index that passed is allowed as part of that index);
+ * - the last digest each tag resolved to, used only while the upstream is down and within the stale window.
+ * Concurrent decisions for the same digest share one verification (single flight). Everything is dropped when
+ * the policy changes: a decision is only as good as the trust policy and store it was made under.
+ */
+import { LRUCache } from 'lru-cache';
+import type { CacheConfig } from '../config/types.ts';
+import type { Decision } from '../policy/decision.ts';
+import type { FetchedManifest } from './manifest-fetch.ts';
+
+export interface Verified {
+  readonly manifest: FetchedManifest;
+  readonly decision: Decision;
+  readonly at: number;
+}
+
+/** Closure entries: which allowed index lists this child. */
+interface ClosureEntry {
+  readonly index: string;
+  readonly at: number;
+}
+
+const MAX_DENIALS = 10_000;
+const MAX_TAGS = 10_000;
+/** An index with more children than this is not remembered as a closure (each child is then verified itself). */
+const MAX_CHILDREN = 256;
+
+export class VerifiedStore {
+  readonly #cfg: CacheConfig;
+  #allowed: LRUCache<string, Verified>;
+  #stale: LRUCache<string, Verified>;
+  #denied: LRUCache<string, Verified>;
+  #closure: LRUCache<string, ClosureEntry>;
+  #tags: LRUCache<string, { digest: string; at: number }>;
+  readonly #inflight = new Map<string, Promise<unknown>>();
+  #engine: object | undefined;
+
+  constructor(cfg: CacheConfig) {
+    this.#cfg = cfg;
+    const sized = { maxSize: cfg.maxBytes, sizeCalculation: (v: Verified) => v.manifest.bytes.length + 256 };
+    this.#allowed = new LRUCache<string, Verified>({ ...sized, ttl: Math.max(1, cfg.allowTtlMs) });
+    this.#stale = new LRUCache<string, Verified>({ ...sized, ttl: Math.max(1, cfg.staleIfErrorMs) });
+    // Denials keep their bytes too: audit mode serves what it would deny, without a second fetch.
+    this.#denied = new LRUCache<string, Verified>({ max: MAX_DENIALS, ...sized, ttl: Math.max(1, cfg.denyTtlMs) });
+    this.#closure = new LRUCache<string, ClosureEntry>({ max: MAX_CHILDREN * 256, ttl: Math.max(1, cfg.allowTtlMs) });
+    this.#tags = new LRUCache<string, { digest: string; at: number }>({ max: MAX_TAGS, ttl: Math.max(1, Math.max(cfg.tagTtlMs, cfg.staleIfErrorMs)) });
+  }
+
+  allowed(key: string): Verified | undefined {
+    return this.#cfg.allowTtlMs > 0 ? this.#allowed.get(key) : undefined;
+  }
+
+  denied(key: string): Verified | undefined {
+    return this.#cfg.denyTtlMs > 0 ? this.#denied.get(key) : undefined;
+  }
+
+  /** The allowed index that lists this child digest, if any. */
+  closureOf(key: string): string | undefined {
+    return this.#cfg.allowTtlMs > 0 ? this.#closure.get(key)?.index : undefined;
+  }
+
+  /** A digest verified within the stale window, for use only when the upstream cannot be reached. */
+  stale(key: string): Verified | undefined {
+    return this.#cfg.staleIfErrorMs > 0 ? this.#stale.get(key) : undefined;
+  }
+
+  /** The tag's last resolution: trusted up to tagTtlMs normally, up to staleIfErrorMs when upstream is down. */
+  tag(tagKey: string, upstreamDown: boolean): string | undefined {
+    const entry = this.#tags.get(tagKey);
+    if (entry === undefined) return undefined;
+    const limit = upstreamDown ? this.#cfg.staleIfErrorMs : this.#cfg.tagTtlMs;
+    return Date.now() - entry.at < limit ? entry.digest : undefined;
+  }
+
+  rememberTag(tagKey: string, digest: string): void {
+    if (this.#cfg.tagTtlMs > 0 || this.#cfg.staleIfErrorMs > 0) this.#tags.set(tagKey, { digest, at: Date.now() });
+  }
+
+  remember(key: string, manifest: FetchedManifest, decision: Decision, repoKey: string): void {
+    const entry: Verified = { manifest, decision, at: Date.now() };
+    if (!decision.allow) {
+      if (this.#cfg.denyTtlMs > 0) this.#denied.set(key, entry);
+      return;
+    }
+    if (this.#cfg.allowTtlMs > 0) this.#allowed.set(key, entry);
+    if (this.#cfg.staleIfErrorMs > 0) this.#stale.set(key, entry);
+    for (const child of indexChildren(manifest)) this.#closure.set(`${repoKey}@${child}`, { index: manifest.digest.text, at: entry.at });
+  }
+
+  /** Runs `work` once per key at a time; concurrent callers get the same promise. */
+  single<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const pending = this.#inflight.get(key);
+    if (pending) return pending as Promise<T>;
+    const p = work().finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, p);
+    return p;
+  }
+
+  /** Called with the policy engine of each request: a new engine (a policy reload) empties the store. */
+  decidedUnder(engine: object): void {
+    if (this.#engine === engine) return;
+    this.#engine = engine;
+    this.clear();
+  }
+
+  clear(): void {
+    this.#allowed.clear();
+    this.#stale.clear();
+    this.#denied.clear();
+    this.#closure.clear();
+    this.#tags.clear();
+  }
+}
+
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+
+/** The digests an index lists (already-verified bytes; bounded). */
+function indexChildren(manifest: FetchedManifest): string[] {
+  if (!INDEX_TYPES.has(manifest.mediaType)) return [];
+  try {
+    const doc = JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: { digest?: unknown }[] };
+    const list = Array.isArray(doc.manifests) ? doc.manifests : [];
+    if (list.length > MAX_CHILDREN) return [];
+    return list.map((m) => m.digest).filter((d): d is string => typeof d === 'string' && /^sha(256|512):[a-f0-9]+$/.test(d));
+  } catch {
+    return [];
+  }
+}
