@@ -39,8 +39,9 @@ export class HttpCrlSource implements CrlSource {
     this.#dispatcher = dispatcher ?? new Agent({ connect: { timeout: opts.timeoutMs }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
   }
 
-  fetchCrl(url: string): Promise<Fetched> {
-    const cached = this.#cache.get(url);
+  /** `refresh`: the verifier found the cached list stale (past nextUpdate); download it again. */
+  fetchCrl(url: string, options?: { readonly refresh?: boolean }): Promise<Fetched> {
+    const cached = options?.refresh ? undefined : this.#cache.get(url);
     if (cached) return Promise.resolve(cached);
     const pending = this.#inflight.get(url);
     if (pending) return pending;

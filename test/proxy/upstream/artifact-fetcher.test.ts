@@ -95,6 +95,8 @@ t.test('CRL source: cached, single flight, failures are reasons', async (t) => {
   t.equal(hits, 1, '20 concurrent lookups, one fetch');
   await crls.fetchCrl(`${base}/ok.crl`);
   t.equal(hits, 1, 'cached');
+  await crls.fetchCrl(`${base}/ok.crl`, { refresh: true });
+  t.equal(hits, 2, 'refresh bypasses the cache');
   t.match(await crls.fetchCrl(`${base}/down.crl`), { ok: false, reason: /HTTP 503/ });
   t.match(await crls.fetchCrl(`${base}/big.crl`), { ok: false, reason: /larger than 1024/ });
   t.match(await crls.fetchCrl('ldap://ca.example/crl'), { ok: false, reason: /scheme ldap/ });
