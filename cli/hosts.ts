@@ -3,7 +3,7 @@
  * `--default`, for `_default`, so registries pullgate does not know are denied by it instead of pulled direct).
  */
 import type { PullgateConfig } from '../config/types.ts';
-import { writeHostsFile, type HostsFileResult } from '../proxy/hosts-toml.ts';
+import { restoreHostsFiles, writeHostsFile, type HostsFileResult, type HostsRestoreResult } from '../proxy/hosts-toml.ts';
 
 export function mirrorUrl(config: PullgateConfig): string {
   const { host, port } = config.listen;
@@ -19,4 +19,12 @@ export async function hostsCommand(config: PullgateConfig, dir: string, withDefa
   const results: { registry: string; result: HostsFileResult }[] = [];
   for (const registry of names) results.push({ registry, result: await writeHostsFile(dir, registry, url) });
   return results;
+}
+
+/**
+ * `pullgate hosts --dir DIR --restore`: the uninstall step. Run it on every node before pullgate is removed:
+ * a hosts.toml pointing at a mirror that no longer runs fails every pull of that registry (closed, by design).
+ */
+export async function restoreCommand(dir: string): Promise<{ registry: string; result: HostsRestoreResult }[]> {
+  return restoreHostsFiles(dir);
 }
