@@ -6,7 +6,11 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/fields.ts';
 import { serveCommand } from './serve.ts';
-import { hostsCommand } from './hosts.ts';
+import { verifyCommand, VerifyUsageError } from './verify.ts';
+import { webhookCommand } from './webhook.ts';
+import { TlsFilesError } from '../webhook/tls-reloader.ts';
+import { hostsCommand, restoreCommand } from './hosts.ts';
+import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
 import { TrustPolicyError, TrustStoreError } from '../policy/trust/errors.ts';
 import { CredentialsError } from '../proxy/upstream/credentials.ts';
 
@@ -16,6 +20,8 @@ commands:
   serve   [--config FILE]                  run the registry mirror (+ admin listener with /metrics /healthz /readyz)
   hosts   [--config FILE] --dir DIR [--default]
                                            write fail-closed containerd hosts.toml files for every configured registry
+  hosts   --dir DIR --restore              uninstall: put back the hosts.toml files pullgate replaced, remove its own
+${DOCTOR_USAGE}
   verify  [--config FILE] [--json] REF     resolve and verify one image as the mirror would
   webhook [--config FILE]                  run the admission webhook
 
@@ -38,24 +44,40 @@ export async function main(argv: readonly string[]): Promise<number> {
         return -1; // keeps running
       }
       case 'hosts': {
-        const { values } = parse(rest, { config: { type: 'string' }, dir: { type: 'string' }, default: { type: 'boolean' } });
+        const { values } = parse(rest, { config: { type: 'string' }, dir: { type: 'string' }, default: { type: 'boolean' }, restore: { type: 'boolean' } });
         if (typeof values.dir !== 'string') throw new UsageError('hosts: --dir DIR is required (containerd\'s config_path, e.g. /etc/containerd/certs.d)');
+        if (values.restore === true) {
+          for (const r of await restoreCommand(values.dir)) process.stdout.write(`${r.registry}: ${r.result}\n`);
+          return 0;
+        }
         const results = await hostsCommand(await loadConfig(values.config as string | undefined), values.dir, values.default === true);
         for (const r of results) process.stdout.write(`${r.registry}: ${r.result}\n`);
         return 0;
       }
-      case 'verify':
-      case 'webhook':
-        throw new UsageError(`${command}: not available in this build yet`);
+      case 'doctor':
+        return await doctorCommand(rest);
+      case 'webhook': {
+        const { values } = parse(rest, { config: { type: 'string' } });
+        await webhookCommand(await loadConfig(values.config as string | undefined));
+        return -1; // keeps running
+      }
+      case 'verify': {
+        const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+        if (positionals.length !== 1) throw new UsageError('verify: exactly one image reference is required, e.g. pullgate verify registry.example/app:v1');
+        const out = await verifyCommand(await loadConfig(values.config), positionals[0]!, values.json === true);
+        process.stdout.write(out.stdout);
+        process.stderr.write(out.stderr);
+        return out.code;
+      }
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof UsageError || err instanceof VerifyUsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`pullgate: ${(err as Error).message}\n`);
       return 2;
     }
-    if (err instanceof TrustPolicyError || err instanceof TrustStoreError || err instanceof CredentialsError) {
+    if (err instanceof TrustPolicyError || err instanceof TrustStoreError || err instanceof CredentialsError || err instanceof TlsFilesError) {
       process.stderr.write(`pullgate: ${err.message}\n`);
       return 2;
     }

@@ -1,69 +1,118 @@
 /**
  * `pullgate serve`: the mirror and its admin listener, wired from the validated config. Startup is all or
- * nothing: a bad config, unreadable credentials or an invalid trust policy stop the process with exit 2 and
- * a message, rather than a gate that runs with half its rules.
+ * nothing: a bad config, unreadable credentials or an invalid trust policy stop the process with exit 2 and a
+ * message, rather than a gate that runs with half its rules. Afterwards the config file, the trust policy and
+ * the trust stores are hot-reloaded (cli/reloader.ts); SIGTERM drains in-flight pulls within a bound.
  */
+import type { Server } from 'node:http';
 import type { PullgateConfig } from '../config/types.ts';
 import { formatHostPort } from '../config/fields.ts';
+import type { ArtifactFetcher } from '../policy/discovery/fetcher.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
 import { createAdminServer } from '../proxy/admin.ts';
 import { createLogger, type Logger } from '../proxy/logger.ts';
 import { ProxyMetrics } from '../proxy/metrics.ts';
 import { Mirror } from '../proxy/server.ts';
+import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
 import { loadCredentials } from '../proxy/upstream/credentials.ts';
-import type { Server } from 'node:http';
+import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
+import { Reloader } from './reloader.ts';
 
 export interface RunningGate {
   readonly mirror: Mirror;
   readonly admin: Server;
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
+  /** The policy engine now in use (hot reload swaps it). */
+  engine(): PolicyEngine;
+  /** Checks the watched files once, now (tests; the timer does the same every reloadIntervalMs). */
+  reloadNow(): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts what is left. */
+  drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startGate(config: PullgateConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningGate> {
   const credentials = await loadCredentials(config.credentials);
-  const policyState = await loadPolicyState(config.notation.configDir);
-  if (!policyState.loaded) logger.error({ configDir: config.notation.configDir, problem: policyState.problem }, 'no usable trust policy: every pull will be denied');
-  const engine = new PolicyEngine(policyState);
+  // Signature discovery goes through the mirror's own upstream clients (looked up per decision, so a config
+  // reload that replaces the clients is picked up).
+  const holder: { mirror?: Mirror } = {};
+  const fetcherFor = (registry: string): ArtifactFetcher | undefined => {
+    const client = holder.mirror?.clientFor(registry);
+    return client === undefined ? undefined : upstreamArtifactFetcher(client);
+  };
+  const crlSource = new HttpCrlSource();
+  const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource }));
+  let engine = await loadEngine(config.notation.configDir);
+  if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
   const metrics = new ProxyMetrics();
   const mirror = new Mirror({ config, credentials, engine: () => engine, metrics, logger });
+  holder.mirror = mirror;
+  let draining = false;
   const admin = createAdminServer({
     metrics: metrics.registry,
-    notReadyReason: () => (engine.ready ? undefined : 'no usable Notation trust policy'),
+    notReadyReason: () => (draining ? 'shutting down' : engine.ready ? undefined : 'no usable Notation trust policy'),
   });
   await mirror.listen(config.listen.host, config.listen.port);
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);
     admin.listen(config.admin.port, config.admin.host, () => resolve());
   });
+  const reloader = new Reloader({
+    config,
+    logger,
+    metrics,
+    loadEngine,
+    applyEngine: (next) => {
+      engine = next;
+    },
+    applyConfig: (next, nextCredentials) => mirror.reconfigure(next, nextCredentials),
+  });
+  await reloader.start();
   logger.info(
     { listen: formatHostPort(config.listen), admin: formatHostPort(config.admin), mode: config.mode, registries: config.registries.map((r) => r.host), config: config.source ?? '(defaults)' },
     'pullgate serving',
   );
+  const closeAdmin = () => new Promise<void>((resolve) => admin.close(() => resolve()));
   return {
     mirror,
     admin,
     logger,
     metrics,
+    engine: () => engine,
+    reloadNow: () => reloader.check(),
+    async drain(graceMs) {
+      draining = true;
+      reloader.stop();
+      const cut = setTimeout(() => mirror.server.closeAllConnections(), graceMs);
+      cut.unref();
+      await mirror.close();
+      clearTimeout(cut);
+      await Promise.all([crlSource.close(), closeAdmin()]);
+    },
     async close() {
-      await Promise.all([mirror.close(), new Promise<void>((resolve) => admin.close(() => resolve()))]);
+      reloader.stop();
+      await Promise.all([mirror.close(), crlSource.close(), closeAdmin()]);
     },
   };
 }
 
-/** Runs until SIGTERM/SIGINT, then stops accepting and lets in-flight requests finish within a bound. */
+/** Runs until SIGTERM/SIGINT, then stops accepting and lets in-flight pulls finish within shutdownGraceMs. */
 export async function serveCommand(config: PullgateConfig): Promise<void> {
   const gate = await startGate(config);
   const stop = (signal: string) => {
-    gate.logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      gate.mirror.server.closeAllConnections();
-      process.exit(0);
-    }, 10_000);
-    force.unref();
-    gate.close().then(() => process.exit(0), () => process.exit(1));
+    gate.logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new connections, finishing in-flight pulls');
+    gate.drain(config.shutdownGraceMs).then(
+      () => {
+        gate.logger.info('shut down');
+        gate.logger.flush(() => process.exit(0));
+      },
+      (err: unknown) => {
+        gate.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -71,6 +71,24 @@ export class Fields {
     return v as T;
   }
 
+  optionalBoolean(key: string): boolean | undefined {
+    const v = this.value[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') this.fail(key, 'must be true or false', `set ${key}: true or ${key}: false`);
+    return v;
+  }
+
+  /** A list of non-empty strings; unlike optionalArray, an empty list is allowed (it means "none"). */
+  optionalStringList(key: string): readonly string[] | undefined {
+    const v = this.value[key];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) this.fail(key, 'must be a list of strings', `write ${key}: [a, b]`);
+    v.forEach((item: unknown, i) => {
+      if (typeof item !== 'string' || item.length === 0) this.fail(`${key}[${i}]`, 'must be a non-empty string', `remove it or write a name`);
+    });
+    return v as string[];
+  }
+
   optionalObject(key: string): Fields | undefined {
     const v = this.value[key];
     if (v === undefined || v === null) return undefined;

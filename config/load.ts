@@ -10,7 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import type { PullgateConfig, RegistryConfig } from './types.ts';
 import { ConfigError, Fields, parseHostPort } from './fields.ts';
 
-const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'webhook', 'logLevel'];
+const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs'];
+const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'pinning', 'verify', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs'];
 
 /** Notation CLI's own default (`$XDG_CONFIG_HOME/notation`), so a notation user's setup works unchanged. */
 export function defaultNotationDir(): string {
@@ -62,12 +63,26 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
   const notation = root.optionalObject('notation');
   const configDir = notation?.optionalString('configDir');
   const upstream = root.optionalObject('upstream');
+  const cache = root.optionalObject('cache');
   const webhook = root.optionalObject('webhook');
+  for (const key of Object.keys(webhook?.value ?? {})) {
+    if (!WEBHOOK_KEYS.includes(key)) webhook!.fail(key, `unknown key "${key}"`, `remove it or use one of: ${WEBHOOK_KEYS.join(', ')}`);
+  }
   const tlsCert = webhook?.optionalString('tlsCert');
   const tlsKey = webhook?.optionalString('tlsKey');
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     root.fail('webhook.tlsCert', 'tlsCert and tlsKey must be given together', 'set both, or neither for plain HTTP on loopback');
   }
+  const webhookListen = parseHostPort(webhook?.optionalString('listen') ?? '127.0.0.1:8443', file, 'webhook.listen');
+  // The apiserver only talks HTTPS to webhooks; plain HTTP exists for tests and a local sidecar, never on a
+  // reachable address (an admission answer on the wire in clear text is an answer anyone could forge).
+  if (tlsCert === undefined && !isLoopback(webhookListen.host)) {
+    root.fail('webhook.listen', `plain HTTP on ${webhookListen.host} is not loopback`, 'set webhook.tlsCert and webhook.tlsKey, or listen on 127.0.0.1');
+  }
+  const exemptNamespaces = webhook?.optionalStringList('exemptNamespaces') ?? [];
+  exemptNamespaces.forEach((ns, i) => {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) webhook!.fail(`exemptNamespaces[${i}]`, `"${ns}" is not a namespace name`, 'write a DNS-1123 label such as kube-system');
+  });
   const credentials = root.optionalString('credentials');
 
   return {
@@ -85,11 +100,31 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       manifestMaxBytes: upstream?.optionalInt('manifestMaxBytes', 1024, 4 * 1024 * 1024) ?? 4 * 1024 * 1024,
       connections: upstream?.optionalInt('connections', 1, 1024) ?? 64,
     },
+    cache: {
+      allowTtlMs: cache?.optionalInt('allowTtlMs', 0, 24 * 3600_000) ?? 5 * 60_000,
+      denyTtlMs: cache?.optionalInt('denyTtlMs', 0, 3600_000) ?? 30_000,
+      tagTtlMs: cache?.optionalInt('tagTtlMs', 0, 3600_000) ?? 0,
+      staleIfErrorMs: cache?.optionalInt('staleIfErrorMs', 0, 7 * 24 * 3600_000) ?? 0,
+      maxBytes: cache?.optionalInt('maxBytes', 1024 * 1024, 4 * 1024 * 1024 * 1024) ?? 64 * 1024 * 1024,
+    },
     webhook: {
-      listen: parseHostPort(webhook?.optionalString('listen') ?? '127.0.0.1:8443', file, 'webhook.listen'),
+      listen: webhookListen,
       tlsCert: tlsCert === undefined ? undefined : resolvePath(tlsCert),
       tlsKey: tlsKey === undefined ? undefined : resolvePath(tlsKey),
+      pinning: webhook?.optionalBoolean('pinning') ?? false,
+      verify: webhook?.optionalBoolean('verify') ?? false,
+      exemptNamespaces,
+      exemptImages: webhook?.optionalStringList('exemptImages') ?? [],
+      // Well under the webhook configuration's timeoutSeconds (5 in daemonset/, 10 by default in
+      // admissionregistration.k8s.io/v1, at most 30), so the user reads pullgate's reason rather than the
+      // apiserver's "context deadline exceeded"; the maximum stays under that 30 s ceiling.
+      timeoutMs: webhook?.optionalInt('timeoutMs', 100, 25_000) ?? 3_000,
+      // An object is at most ~3 MiB (the apiserver's request limit); an UPDATE review carries two of them.
+      maxBodyBytes: webhook?.optionalInt('maxBodyBytes', 64 * 1024, 64 * 1024 * 1024) ?? 8 * 1024 * 1024,
+      cacheTtlMs: webhook?.optionalInt('cacheTtlMs', 0, 600_000) ?? 30_000,
     },
+    reloadIntervalMs: root.optionalInt('reloadIntervalMs', 0, 3600_000) ?? 2_000,
+    shutdownGraceMs: root.optionalInt('shutdownGraceMs', 0, 600_000) ?? 20_000,
     logLevel: root.optionalEnum('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
   };
 }
@@ -121,4 +156,9 @@ function parseRegistry(entry: Fields, resolvePath: (p: string) => string): Regis
     blobRedirects: entry.optionalEnum('blobRedirects', ['relay', 'follow'] as const) ?? 'relay',
     caFile: caFile === undefined ? undefined : resolvePath(caFile),
   };
+}
+
+/** 127.0.0.0/8, ::1 and `localhost`: addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

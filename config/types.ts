@@ -91,5 +91,9 @@ export interface PullgateConfig {
   readonly upstream: UpstreamLimits;
   readonly cache: CacheConfig;
   readonly webhook: WebhookConfig;
+  /** How often the config file, trust policy and trust stores are checked for changes; 0 = never. */
+  readonly reloadIntervalMs: number;
+  /** On SIGTERM: how long in-flight pulls may take to finish before connections are cut. */
+  readonly shutdownGraceMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

@@ -1,44 +1,56 @@
 /**
- * Builds the PolicyEngine's state from a notation config directory. A missing trust policy is not fatal (the
- * gate runs and denies everything, and /readyz says why); an invalid one is, because the operator wrote it and
- * must hear about the mistake at start rather than find every pull denied.
+ * Builds the PolicyEngine's state from a notation config directory: the trust policy and the trust stores it
+ * names (policy/trust loadNotationConfig), and the NotationVerifier that checks signatures with them. A missing
+ * trust policy is not fatal (the gate runs and denies everything, and /readyz says why); an invalid one is,
+ * because the operator wrote it and must hear about the mistake at start rather than find every pull denied.
+ * Broken trust stores are not fatal either: notation treats them as a verification failure of the statements
+ * that use them (vectors ERRATA 1); `problems` lists them for a start-up warning.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import type { ArtifactFetcher, CrlSource } from './discovery/fetcher.ts';
 import type { PolicyState } from './engine.ts';
-import { parseTrustPolicyDocument, statementFor } from './trust/trust-policy.ts';
-import { TrustPolicyError } from './trust/errors.ts';
+import { TrustPolicyError, type TrustStoreError } from './trust/errors.ts';
+import { loadNotationConfig } from './trust/notation-config.ts';
+import { statementFor } from './trust/trust-policy.ts';
+import { NotationVerifier } from './verifier/notation-verifier.ts';
 
-/** notation ≥ 1.2 reads `trustpolicy.oci.json` first and falls back to the older `trustpolicy.json`. */
-const POLICY_FILES = ['trustpolicy.oci.json', 'trustpolicy.json'];
+export interface PolicyStateDeps {
+  /** Registry access for signature discovery, by registry host; undefined when pullgate does not mirror it. */
+  readonly fetcherFor: (registry: string) => ArtifactFetcher | undefined;
+  readonly crlSource: CrlSource;
+  /** Verification clock; the system clock by default. */
+  readonly clock?: () => Date;
+  /** Accept symlinks that stay inside the config dir (Kubernetes ConfigMap/Secret volumes). Default true. */
+  readonly allowSymlinks?: boolean;
+}
 
-export async function loadPolicyState(configDir: string): Promise<PolicyState> {
-  for (const name of POLICY_FILES) {
-    const file = path.join(configDir, name);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new TrustPolicyError('POLICY_MALFORMED', `malformed trust policy: ${(err as Error).message}`, { source: file });
-    }
-    const doc = parseTrustPolicyDocument(json, file);
-    return {
-      loaded: true,
-      policy: {
-        statementFor(scope) {
-          const s = statementFor(doc, scope);
-          return s === undefined ? undefined : { name: s.name, level: s.signatureVerification.level };
-        },
-      },
-      verifier: undefined,
-    };
+export type LoadedPolicyState = PolicyState & { readonly fingerprint?: string; readonly problems?: readonly TrustStoreError[] };
+
+export async function loadPolicyState(configDir: string, deps: PolicyStateDeps): Promise<LoadedPolicyState> {
+  let config;
+  try {
+    config = await loadNotationConfig(configDir, { allowSymlinks: deps.allowSymlinks ?? true });
+  } catch (err) {
+    if (err instanceof TrustPolicyError && err.code === 'POLICY_NOT_FOUND') return { loaded: false, problem: err.message };
+    throw err;
   }
-  return { loaded: false, problem: `no ${POLICY_FILES.join(' or ')} in ${configDir}` };
+  const doc = config.policy;
+  const verifier = new NotationVerifier({
+    policy: doc,
+    trustStore: config.trustStore,
+    fetcherFor: (target) => deps.fetcherFor(target.registry),
+    crlSource: deps.crlSource,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  return {
+    loaded: true,
+    policy: {
+      statementFor(scope) {
+        const s = statementFor(doc, scope);
+        return s === undefined ? undefined : { name: s.name, level: s.signatureVerification.level };
+      },
+    },
+    verifier,
+    fingerprint: config.fingerprint,
+    problems: config.trustStore.problems(),
+  };
 }

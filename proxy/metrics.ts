@@ -2,7 +2,7 @@
  * pullgate's Prometheus metrics (names from DESIGN.md § Observability). Labels are bounded: registry is a
  * configured host or `unconfigured`, reasons come from closed unions — never a repository, tag or digest.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -11,6 +11,8 @@ export class ProxyMetrics {
   readonly upstreamRequests: Counter<'registry' | 'kind' | 'status'>;
   readonly decisionCache: Counter<'result'>;
   readonly blobBytes: Counter<'registry'>;
+  readonly reloads: Counter<'kind' | 'result'>;
+  readonly reloadHealthy: Gauge<'kind'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -43,6 +45,18 @@ export class ProxyMetrics {
       name: 'pullgate_blob_bytes_total',
       help: 'Blob bytes streamed through pullgate (relayed redirects carry none).',
       labelNames: ['registry'],
+      registers: [this.registry],
+    });
+    this.reloads = new Counter({
+      name: 'pullgate_config_reloads_total',
+      help: 'Hot reloads of the config file (kind=config) or the Notation trust policy and stores (kind=policy), by result.',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+    });
+    this.reloadHealthy = new Gauge({
+      name: 'pullgate_config_last_reload_success',
+      help: '1 when the last reload of this kind succeeded; 0 while a broken file is on disk and the last good one is in use.',
+      labelNames: ['kind'],
       registers: [this.registry],
     });
   }

@@ -27,34 +27,54 @@ export interface MirrorOptions {
 
 export class Mirror {
   readonly server: Server;
-  readonly #clients: ReadonlyMap<string, UpstreamClient>;
-  readonly #manifestDeps: ManifestDeps;
+  #clients: ReadonlyMap<string, UpstreamClient>;
+  #manifestDeps: ManifestDeps;
   readonly #metrics: ProxyMetrics;
   readonly #logger: Logger;
+  readonly #engine: () => PolicyEngine;
+  readonly #notes = new DenialNotes();
 
   constructor(opts: MirrorOptions) {
-    const observe = (registry: string, kind: string, status: number | 'error') =>
-      opts.metrics.upstreamRequests.inc({ registry, kind, status: String(status) });
-    this.#clients = new Map(
-      opts.config.registries.map((r) => [r.host, new UpstreamClient(r, opts.config.upstream, opts.credentials.get(r.host), observe)]),
-    );
-    this.#manifestDeps = {
-      engine: opts.engine,
-      mode: opts.config.mode,
-      manifestMaxBytes: opts.config.upstream.manifestMaxBytes,
-      metrics: opts.metrics,
-      logger: opts.logger,
-      notes: new DenialNotes(),
-      store: new VerifiedStore(opts.config.cache),
-    };
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;
+    this.#engine = opts.engine;
+    this.#clients = this.#makeClients(opts.config, opts.credentials);
+    this.#manifestDeps = this.#makeDeps(opts.config);
     this.server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err, url: req.url }, 'request failed');
         sendOciError(res, req.method, new OciError('UNAVAILABLE', 'pullgate: internal error'));
       });
     });
+  }
+
+  /**
+   * Applies a reloaded config without dropping the listener: new upstream clients, mode, limits and an empty
+   * verified store. Requests already in flight finish on the old clients, which are closed after `graceMs`.
+   */
+  reconfigure(config: PullgateConfig, credentials: CredentialStore, graceMs = 30_000): void {
+    const old = this.#clients;
+    this.#clients = this.#makeClients(config, credentials);
+    this.#manifestDeps = this.#makeDeps(config);
+    setTimeout(() => void Promise.all([...old.values()].map((c) => c.close())), graceMs).unref();
+  }
+
+  #makeClients(config: PullgateConfig, credentials: CredentialStore): ReadonlyMap<string, UpstreamClient> {
+    const observe = (registry: string, kind: string, status: number | 'error') =>
+      this.#metrics.upstreamRequests.inc({ registry, kind, status: String(status) });
+    return new Map(config.registries.map((r) => [r.host, new UpstreamClient(r, config.upstream, credentials.get(r.host), observe)]));
+  }
+
+  #makeDeps(config: PullgateConfig): ManifestDeps {
+    return {
+      engine: this.#engine,
+      mode: config.mode,
+      manifestMaxBytes: config.upstream.manifestMaxBytes,
+      metrics: this.#metrics,
+      logger: this.#logger,
+      notes: this.#notes,
+      store: new VerifiedStore(config.cache),
+    };
   }
 
   clientFor(registry: string): UpstreamClient | undefined {

@@ -38,5 +38,10 @@ export interface ArtifactFetcher {
 
 /** Fetches certificate revocation lists over HTTP for the revocation check (cached, bounded, http/https only). */
 export interface CrlSource {
-  fetchCrl(url: string): Promise<{ readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string }>;
+  /**
+   * `refresh`: the verifier found the CRL it got stale (past nextUpdate) and asks for a new download, bypassing a
+   * cache (trust-store-trust-policy.md § "Revocation Checking with CRL": "a new CRL is retrieved"). Optional to
+   * honour; a source that ignores it just yields the stale CRL again, which stays "revocation unavailable".
+   */
+  fetchCrl(url: string, options?: { readonly refresh?: boolean }): Promise<{ readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string }>;
 }

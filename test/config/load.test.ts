@@ -14,6 +14,34 @@ t.test('built-in defaults are the documented ones', async (t) => {
   t.equal(c.registries[0]?.endpoint.origin, 'https://registry-1.docker.io');
   t.match(c.notation.configDir, /notation$/);
   t.equal(c.upstream.manifestMaxBytes, 4 * 1024 * 1024);
+  t.same(c.webhook, {
+    listen: { host: '127.0.0.1', port: 8443 },
+    tlsCert: undefined,
+    tlsKey: undefined,
+    pinning: false,
+    verify: false,
+    exemptNamespaces: [],
+    exemptImages: [],
+    timeoutMs: 3_000,
+    maxBodyBytes: 8 * 1024 * 1024,
+    cacheTtlMs: 30_000,
+  });
+});
+
+t.test('webhook keys', async (t) => {
+  const c = buildConfig({ webhook: { listen: '0.0.0.0:8443', tlsCert: 'tls/tls.crt', tlsKey: 'tls/tls.key', pinning: true, verify: true, exemptNamespaces: ['kube-system'], exemptImages: ['registry.k8s.io/*'], timeoutMs: 3000, maxBodyBytes: 65536, cacheTtlMs: 0 } }, '/etc/pullgate/config.yaml');
+  t.same(c.webhook, {
+    listen: { host: '0.0.0.0', port: 8443 },
+    tlsCert: '/etc/pullgate/tls/tls.crt',
+    tlsKey: '/etc/pullgate/tls/tls.key',
+    pinning: true,
+    verify: true,
+    exemptNamespaces: ['kube-system'],
+    exemptImages: ['registry.k8s.io/*'],
+    timeoutMs: 3000,
+    maxBodyBytes: 65536,
+    cacheTtlMs: 0,
+  });
 });
 
 t.test('relative paths resolve against the config file folder; YAML and JSON both read', async (t) => {
@@ -39,6 +67,14 @@ t.test('bad config names the file, the key and the fix', async (t) => {
     [{ registries: [] }, 'registries', /non-empty/],
     [{ upstream: { manifestMaxBytes: 10 * 1024 * 1024 } }, 'upstream.manifestMaxBytes', /4194304/],
     [{ webhook: { tlsCert: 'a.crt' } }, 'webhook.tlsCert', /together/],
+    [{ webhook: { listen: '10.0.0.1:8443' } }, 'webhook.listen', /not loopback/],
+    [{ webhook: { pining: true } }, 'webhook.pining', /unknown key/],
+    [{ webhook: { pinning: 'yes' } }, 'webhook.pinning', /true or false/],
+    [{ webhook: { exemptNamespaces: 'kube-system' } }, 'webhook.exemptNamespaces', /list of strings/],
+    [{ webhook: { exemptNamespaces: ['ok', ''] } }, 'webhook.exemptNamespaces[1]', /non-empty string/],
+    [{ webhook: { exemptNamespaces: ['Kube_System'] } }, 'webhook.exemptNamespaces[0]', /namespace name/],
+    [{ webhook: { timeoutMs: 60_000 } }, 'webhook.timeoutMs', /100 to 25000/],
+    [{ webhook: { maxBodyBytes: 10 } }, 'webhook.maxBodyBytes', /65536/],
     [{ lsiten: '127.0.0.1:1' }, 'lsiten', /unknown key/],
     [[1, 2], '(root)', /mapping/],
   ];

@@ -25,6 +25,8 @@ export interface PullgateProcess {
   readonly dir: string;
   readonly configFile: string;
   readonly pid: number;
+  /** Resolves with the exit code (or signal name) once the process is gone. */
+  readonly exited: Promise<number | string>;
   metric(name: string, labels: Record<string, string>): Promise<number>;
   logLines(): Record<string, unknown>[];
   /** `pullgate <args> --config <configFile>` with the same binary. */
@@ -75,6 +77,7 @@ export async function startPullgate(setup: PullgateSetup): Promise<PullgateProce
     dir,
     configFile,
     pid: proc.pid,
+    exited: proc.exited,
     metric: (name, labels) => metricValue(adminUrl, name, labels),
     logLines: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
     cli: (args) => runCommand(process.execPath, [BIN, ...args, '--config', configFile], 30_000),

@@ -1,0 +1,123 @@
+/**
+ * Hot reload of the config file, the Notation trust policy and the trust stores (ConfigMap/Secret mounts
+ * update in place). Every `reloadIntervalMs` the watched files are stat-fingerprinted; on a change the new
+ * files are loaded and validated in full, and only then swapped in. A broken new file changes nothing: the
+ * last good config and policy keep running, with an error log line naming the problem and
+ * `pullgate_config_last_reload_success{kind} 0` until a good file replaces it. A new policy engine empties
+ * the verified store (proxy/verified-store.ts), so no decision outlives the policy it was made under.
+ */
+import { loadConfig } from '../config/load.ts';
+import type { PullgateConfig } from '../config/types.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { Logger } from '../proxy/logger.ts';
+import type { ProxyMetrics } from '../proxy/metrics.ts';
+import { loadCredentials, type CredentialStore } from '../proxy/upstream/credentials.ts';
+import { statFingerprint } from './watch-fingerprint.ts';
+
+export interface ReloaderOptions {
+  readonly config: PullgateConfig;
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly loadEngine: (configDir: string) => Promise<PolicyEngine>;
+  readonly applyEngine: (engine: PolicyEngine) => void;
+  readonly applyConfig: (config: PullgateConfig, credentials: CredentialStore) => void;
+}
+
+export class Reloader {
+  readonly #opts: ReloaderOptions;
+  #config: PullgateConfig;
+  #configPrint = '';
+  #policyPrint = '';
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: ReloaderOptions) {
+    this.#opts = opts;
+    this.#config = opts.config;
+  }
+
+  async start(): Promise<void> {
+    this.#configPrint = await this.#configFingerprint();
+    this.#policyPrint = await statFingerprint([this.#config.notation.configDir]);
+    this.#opts.metrics.reloadHealthy.set({ kind: 'config' }, 1);
+    this.#opts.metrics.reloadHealthy.set({ kind: 'policy' }, 1);
+    const interval = this.#config.reloadIntervalMs;
+    if (interval > 0) {
+      this.#timer = setInterval(() => void this.check(), interval);
+      this.#timer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One check; concurrent calls share it. */
+  check(): Promise<void> {
+    this.#running ??= this.#check().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #check(): Promise<void> {
+    const configPrint = await this.#configFingerprint();
+    if (configPrint !== this.#configPrint) {
+      this.#configPrint = configPrint;
+      await this.#reloadConfig();
+    }
+    const policyPrint = await statFingerprint([this.#config.notation.configDir]);
+    if (policyPrint !== this.#policyPrint) {
+      this.#policyPrint = policyPrint;
+      await this.#reloadPolicy();
+    }
+  }
+
+  #configFingerprint(): Promise<string> {
+    return statFingerprint([this.#config.source, this.#config.credentials]);
+  }
+
+  async #reloadConfig(): Promise<void> {
+    const { logger, metrics } = this.#opts;
+    let next: PullgateConfig;
+    let credentials: CredentialStore;
+    try {
+      next = await loadConfig(this.#config.source);
+      credentials = await loadCredentials(next.credentials);
+    } catch (err) {
+      metrics.reloads.inc({ kind: 'config', result: 'failed' });
+      metrics.reloadHealthy.set({ kind: 'config' }, 0);
+      logger.error({ err: (err as Error).message, file: this.#config.source }, 'config reload FAILED: keeping the last good config');
+      return;
+    }
+    const previous = this.#config;
+    if (next.listen.port !== previous.listen.port || next.listen.host !== previous.listen.host || next.admin.port !== previous.admin.port || next.admin.host !== previous.admin.host) {
+      logger.warn('listen/admin addresses changed: they take effect at the next restart');
+    }
+    this.#config = next;
+    this.#opts.applyConfig(next, credentials);
+    metrics.reloads.inc({ kind: 'config', result: 'ok' });
+    metrics.reloadHealthy.set({ kind: 'config' }, 1);
+    logger.info({ file: next.source, mode: next.mode, registries: next.registries.map((r) => r.host) }, 'config reloaded');
+    if (next.notation.configDir !== previous.notation.configDir) this.#policyPrint = '';
+  }
+
+  async #reloadPolicy(): Promise<void> {
+    const { logger, metrics } = this.#opts;
+    const configDir = this.#config.notation.configDir;
+    let engine: PolicyEngine;
+    try {
+      engine = await this.#opts.loadEngine(configDir);
+      // A policy file that disappeared is a broken deployment, not an instruction to deny everything.
+      if (!engine.ready) throw new Error(`no trust policy in ${configDir}`);
+    } catch (err) {
+      metrics.reloads.inc({ kind: 'policy', result: 'failed' });
+      metrics.reloadHealthy.set({ kind: 'policy' }, 0);
+      logger.error({ err: (err as Error).message, configDir }, 'trust policy reload FAILED: keeping the last good trust policy and stores');
+      return;
+    }
+    this.#opts.applyEngine(engine);
+    metrics.reloads.inc({ kind: 'policy', result: 'ok' });
+    metrics.reloadHealthy.set({ kind: 'policy' }, 1);
+    logger.info({ configDir }, 'trust policy and trust stores reloaded; decision cache emptied');
+  }
+}

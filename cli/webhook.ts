@@ -1,0 +1,129 @@
+/**
+ * `pullgate webhook`: the admission webhook, wired from the validated config. Like `serve`, start-up is all or
+ * nothing: bad exemption patterns, unreadable TLS files, credentials or an invalid trust policy stop it with
+ * exit 2 and a message. The trust policy is loaded only when something uses it (pinning or verify); the
+ * webhook's other rules need only the registry list.
+ */
+import type { PullgateConfig } from '../config/types.ts';
+import { formatHostPort } from '../config/fields.ts';
+import { PolicyEngine, type PolicyState } from '../policy/engine.ts';
+import { loadPolicyState } from '../policy/load-state.ts';
+import type { ArtifactFetcher } from '../policy/discovery/fetcher.ts';
+import { createLogger, type Logger } from '../proxy/logger.ts';
+import { UpstreamClient } from '../proxy/upstream/client.ts';
+import { loadCredentials } from '../proxy/upstream/credentials.ts';
+import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
+import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
+import { AdmissionHandler } from '../webhook/admission-handler.ts';
+import { AdmissionRules } from '../webhook/admission-rules.ts';
+import { Exemptions } from '../webhook/exemptions.ts';
+import { ImageResolver } from '../webhook/image-resolver.ts';
+import { WebhookMetrics } from '../webhook/metrics.ts';
+import { startWebhookServer, type RunningWebhookServer } from '../webhook/server.ts';
+
+export interface WebhookStartOptions {
+  readonly logger?: Logger;
+  /** Verification clock (tests); the system clock by default. */
+  readonly clock?: () => Date;
+  /** TLS file poll interval (tests use a short one). */
+  readonly tlsPollMs?: number;
+}
+
+export interface RunningWebhook {
+  readonly server: RunningWebhookServer;
+  readonly url: string;
+  readonly logger: Logger;
+  readonly metrics: WebhookMetrics;
+  readonly engine: PolicyEngine;
+  close(): Promise<void>;
+}
+
+export async function startWebhook(config: PullgateConfig, opts: WebhookStartOptions = {}): Promise<RunningWebhook> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const wh = config.webhook;
+  const exemptions = Exemptions.fromConfig(wh, config.source);
+  const metrics = new WebhookMetrics();
+  const credentials = await loadCredentials(config.credentials);
+  const observe = (registry: string, kind: string, status: number | 'error') => metrics.upstreamRequests.inc({ registry, kind, status: String(status) });
+  const clients = new Map(config.registries.map((r) => [r.host, new UpstreamClient(r, config.upstream, credentials.get(r.host), observe)]));
+  const fetchers = new Map<string, ArtifactFetcher>([...clients].map(([host, client]) => [host, upstreamArtifactFetcher(client)]));
+  const crlSource = new HttpCrlSource();
+
+  const needsPolicy = wh.pinning || wh.verify;
+  const state: PolicyState = needsPolicy
+    ? await loadPolicyState(config.notation.configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ...(opts.clock ? { clock: opts.clock } : {}) })
+    : { loaded: false, problem: 'not loaded: webhook.pinning and webhook.verify are off' };
+  if (needsPolicy && !state.loaded) logger.error({ configDir: config.notation.configDir, problem: state.problem }, 'no usable trust policy: every pin and verification will be denied');
+  const engine = new PolicyEngine(state);
+
+  const resolver = new ImageResolver({
+    clients,
+    engine: () => engine,
+    manifestMaxBytes: config.upstream.manifestMaxBytes,
+    cacheTtlMs: wh.cacheTtlMs,
+    timeoutMs: wh.timeoutMs,
+    onEngineError: (err, ref) => logger.error({ err, ref }, 'policy engine failed'),
+  });
+  const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify });
+  const handler = new AdmissionHandler({ rules, mode: config.mode, timeoutMs: wh.timeoutMs, metrics, logger });
+  const tls = wh.tlsCert !== undefined && wh.tlsKey !== undefined ? { certFile: wh.tlsCert, keyFile: wh.tlsKey } : undefined;
+  let server: RunningWebhookServer;
+  try {
+    server = await startWebhookServer({
+      listen: wh.listen,
+      tls,
+      handler,
+      pinning: wh.pinning,
+      maxBodyBytes: wh.maxBodyBytes,
+      metrics,
+      logger,
+      notReadyReason: () => (needsPolicy && !engine.ready ? 'no usable Notation trust policy' : undefined),
+      ...(opts.tlsPollMs !== undefined ? { tlsPollMs: opts.tlsPollMs } : {}),
+    });
+  } catch (err) {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+    await crlSource.close();
+    throw err;
+  }
+  logger.info(
+    {
+      listen: formatHostPort(wh.listen),
+      tls: tls !== undefined,
+      pinning: wh.pinning,
+      verify: wh.verify,
+      mode: config.mode,
+      registries: config.registries.map((r) => r.host),
+      config: config.source ?? '(defaults)',
+    },
+    'pullgate webhook serving',
+  );
+  return {
+    server,
+    url: server.url,
+    logger,
+    metrics,
+    engine,
+    async close() {
+      await server.close();
+      await Promise.all([...clients.values()].map((c) => c.close()));
+      await crlSource.close();
+    },
+  };
+}
+
+/** Runs until SIGTERM/SIGINT; SIGHUP re-reads the TLS files at once instead of waiting for the poll. */
+export async function webhookCommand(config: PullgateConfig): Promise<void> {
+  const webhook = await startWebhook(config);
+  const stop = (signal: string) => {
+    webhook.logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      webhook.server.server.closeAllConnections();
+      process.exit(0);
+    }, 10_000);
+    force.unref();
+    webhook.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.on('SIGHUP', () => void webhook.server.reloader?.check());
+}

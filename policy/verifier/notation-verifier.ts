@@ -1,0 +1,112 @@
+/**
+ * NotationVerifier: the PolicyEngine's SignatureVerifier for non-skip statements. signing-and-verification-
+ * workflow.md § "OCI artifact verification workflow": discover the target's signatures (policy/discovery), then
+ * for each — at most `maxSignatures`, in the registry's order — fetch and check its manifest and envelope and run
+ * the checks (verify-signature.ts) under the statement's levels; the first one that verifies allows. Fail closed
+ * everywhere: a fetch problem, a timeout or an unexpected error is a deny with its reason, never an allow and
+ * never "no signature".
+ */
+import type { Decision, DecisionReason, ImageTarget, SignatureOutcome } from '../decision.ts';
+import type { SignatureVerifier } from '../engine.ts';
+import { DEFAULT_DISCOVERY_LIMITS, ReferrersSupport, discoverSignatures, type DiscoveryLimits } from '../discovery/discover.ts';
+import type { ArtifactFetcher, CrlSource } from '../discovery/fetcher.ts';
+import { fetchSignature, type SignatureFetchFailure } from '../discovery/signature-manifest.ts';
+import type { TrustPolicyDocument } from '../trust/trust-policy.ts';
+import type { TrustStore } from '../trust/trust-store.ts';
+import { CertificateCache } from './certificate-cache.ts';
+import { CrlRevocationChecker } from './crl-revocation.ts';
+import type { RevocationChecker } from './revocation-checker.ts';
+import { reasonForFetch, verdict } from './verdict.ts';
+import { verifySignature, type PipelineOutcome, type VerificationContext } from './verify-signature.ts';
+
+export interface NotationVerifierOptions {
+  readonly policy: TrustPolicyDocument;
+  readonly trustStore: TrustStore;
+  /** The registry access for a target (its registry's upstream client); undefined: not configured → deny. */
+  readonly fetcherFor: (target: ImageTarget) => ArtifactFetcher | undefined;
+  /** Where CRLs come from for the default CRL revocation checkers. Without one, any CRL lookup is "unavailable". */
+  readonly crlSource?: CrlSource;
+  /** Replace the CRL checkers, per chain purpose. */
+  readonly revocation?: { readonly codeSigning?: RevocationChecker; readonly timestamping?: RevocationChecker };
+  /** The verification clock (default: the system clock). Read once per decision. */
+  readonly clock?: () => Date;
+  readonly limits?: Partial<DiscoveryLimits>;
+  /** Bound on one whole decision: discovery, fetches and checks (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly certificates?: CertificateCache;
+}
+
+const NO_CRL_SOURCE: CrlSource = { fetchCrl: () => Promise.resolve({ ok: false, reason: 'no CRL source is configured' }) };
+
+function deny(reason: DecisionReason, message: string, statement: string | undefined, signatures?: readonly SignatureOutcome[]): Decision {
+  return { allow: false, reason, message, statement, checks: [], ...(signatures ? { signatures } : {}) };
+}
+
+/** A signature whose manifest or envelope could not be had, as an outcome (checks it never reached are absent). */
+function unfetched(f: SignatureFetchFailure): SignatureOutcome {
+  if (f.kind === 'fetch') return { manifest: f.manifest, envelopeMediaType: undefined, signer: undefined, verified: false, checks: [], reason: reasonForFetch(f.code), message: `fetching signature ${f.manifest} failed: ${f.message}` };
+  const reason: DecisionReason = f.kind === 'limit' ? 'limit_exceeded' : 'signature_invalid';
+  const message = f.kind === 'limit' ? f.message : `signature verification failed: ${f.message}`;
+  return { manifest: f.manifest, envelopeMediaType: f.envelopeMediaType, signer: undefined, verified: false, checks: [{ check: 'integrity', action: 'enforce', result: 'failed', message: f.message }], reason, message };
+}
+
+export class NotationVerifier implements SignatureVerifier {
+  readonly #policy: TrustPolicyDocument;
+  readonly #trustStore: TrustStore;
+  readonly #fetcherFor: (target: ImageTarget) => ArtifactFetcher | undefined;
+  readonly #revocation: VerificationContext['revocation'];
+  readonly #clock: () => Date;
+  readonly #limits: DiscoveryLimits;
+  readonly #timeoutMs: number;
+  readonly #certificates: CertificateCache;
+  readonly #referrers = new ReferrersSupport();
+
+  constructor(options: NotationVerifierOptions) {
+    this.#policy = options.policy;
+    this.#trustStore = options.trustStore;
+    this.#fetcherFor = options.fetcherFor;
+    const crl = new CrlRevocationChecker(options.crlSource ?? NO_CRL_SOURCE);
+    this.#revocation = { codeSigning: options.revocation?.codeSigning ?? crl, timestamping: options.revocation?.timestamping ?? crl };
+    this.#clock = options.clock ?? (() => new Date());
+    this.#limits = { ...DEFAULT_DISCOVERY_LIMITS, ...options.limits };
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#certificates = options.certificates ?? new CertificateCache();
+  }
+
+  async verify(target: ImageTarget, statementName: string): Promise<Decision> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Decision>((resolve) => {
+      timer = setTimeout(() => resolve(deny('verification_timeout', `verification did not finish within ${this.#timeoutMs} ms`, statementName)), this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#verify(target, statementName), timeout]);
+    } catch (err) {
+      return deny('verification_error', `internal error during verification: ${err instanceof Error ? err.message : String(err)}`, statementName);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #verify(target: ImageTarget, statementName: string): Promise<Decision> {
+    const statement = this.#policy.statements.find((s) => s.name === statementName);
+    if (statement === undefined) return deny('no_policy_statement', `trust policy statement "${statementName}" does not exist`, undefined);
+    if (statement.signatureVerification.level === 'skip') {
+      return { allow: true, reason: 'skip', message: `trust policy "${statement.name}" skips verification`, statement: statement.name, checks: [] };
+    }
+    const fetcher = this.#fetcherFor(target);
+    if (fetcher === undefined) return deny('upstream_unavailable', `registry ${target.registry} is not configured`, statement.name);
+
+    const found = await discoverSignatures(fetcher, target, this.#limits, this.#referrers);
+    if (!found.ok) return deny(reasonForFetch(found.code), `signature lookup failed: ${found.message}`, statement.name);
+
+    const ctx: VerificationContext = { target, statement, trustStore: this.#trustStore, certificates: this.#certificates, now: this.#clock(), revocation: this.#revocation };
+    const outcomes: (PipelineOutcome | SignatureOutcome)[] = [];
+    for (const desc of found.signatures) {
+      const sig = await fetchSignature(fetcher, target, desc, this.#limits);
+      const outcome = sig.ok ? await verifySignature(sig, ctx) : unfetched(sig);
+      outcomes.push(outcome);
+      if (outcome.verified) break;
+    }
+    return verdict({ statement: statement.name, outcomes, truncated: found.truncated, maxSignatures: this.#limits.maxSignatures });
+  }
+}

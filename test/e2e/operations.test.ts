@@ -1,0 +1,125 @@
+/**
+ * Day-two operations with real peers (issue 7): the trust policy, the trust store and the config file are
+ * hot-reloaded without a restart — a broken file keeps the last good one — and SIGTERM lets an in-flight blob
+ * finish before the process exits 0.
+ */
+import t from 'tap';
+import { copyFileSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRegistry } from '../harness/registry.ts';
+import { startContainerd } from '../harness/containerd.ts';
+import { pushTestImage, pushOciLayout, pushLargeBlob } from '../harness/images.ts';
+import { startPullgate, VECTORS } from './pullgate-process.ts';
+
+const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
+const LAYOUT = join(VECTORS, 'notation/test/e2e/testdata/registry/oci_layout/e2e-valid-signature');
+const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+t.test('hot reload: policy, trust store and config change under a running gate', async (t) => {
+  const registry = await startRegistry();
+  t.teardown(() => registry.stop());
+  const app = await pushTestImage(registry.url, 'test/app', 'v1', 'reload me');
+  await pushOciLayout(registry.url, 'e2e/signed', LAYOUT, { rebuildReferrersTags: true });
+  const skipApp = { name: 'app', registryScopes: [`${registry.host}/test/app`], signatureVerification: { level: 'skip' } };
+  const signed = { name: 'signed', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] };
+  const gate = await startPullgate({
+    registries: [{ host: registry.host, endpoint: registry.url }],
+    trustPolicy: { version: '1.0', trustPolicies: [skipApp, signed] },
+    trustStores: { 'ca/e2e': [join(KEYS, 'e2e.crt')] },
+    extra: { reloadIntervalMs: 200 },
+  });
+  t.teardown(() => gate.stop());
+  const containerd = await startContainerd();
+  t.teardown(() => containerd.stop());
+  t.equal((await gate.cli(['hosts', '--dir', containerd.certsDir])).code, 0);
+  const policyFile = join(gate.dir, 'notation/trustpolicy.oci.json');
+  const storeFile = join(gate.dir, 'notation/truststore/x509/ca/e2e/e2e.crt');
+  const reloads = (kind: string, result: string) => gate.metric('pullgate_config_reloads_total', { kind, result });
+  const head = (repo: string) => fetch(`${gate.url}/v2/${repo}/manifests/v1?ns=${registry.host}`, { method: 'HEAD', headers: { accept: ACCEPT } });
+  const signedDigest = 'sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';
+
+  t.equal((await containerd.ctrPull(app.ref)).code, 0, 'skip scope pulls');
+  t.equal((await head('e2e/signed')).headers.get('docker-content-digest'), signedDigest, 'the signed image is allowed with ca:e2e');
+
+  // 1. Trust store swapped (the Secret changes): the signed image is now denied, same process.
+  copyFileSync(join(KEYS, 'new_e2e.crt'), join(gate.dir, 'notation/truststore/x509/ca/e2e/new.crt'));
+  rmSync(storeFile);
+  await until('policy reload', async () => (await reloads('policy', 'ok')) >= 1);
+  const afterSwap = await fetch(`${gate.url}/v2/e2e/signed/manifests/v1?ns=${registry.host}`, { headers: { accept: ACCEPT } });
+  t.equal(afterSwap.status, 403, 'trust store swapped: previously allowed image denied');
+  t.match(await afterSwap.text(), /e2e\/signed:v1: /);
+
+  // 2. A broken policy file keeps the last good policy, loudly.
+  writeFileSync(policyFile, '{"version": "1.0", "trustPolicies": [');
+  await until('failed reload', async () => (await reloads('policy', 'failed')) >= 1);
+  t.equal(await gate.metric('pullgate_config_last_reload_success', { kind: 'policy' }), 0);
+  t.ok(gate.logLines().some((l) => String(l.msg).includes('trust policy reload FAILED')), 'logged');
+  await containerd.removeImage(app.ref);
+  t.equal((await containerd.ctrPull(app.ref)).code, 0, 'the last good policy still serves');
+
+  // 3. A good policy that no longer skips test/app: denied now.
+  writeFileSync(policyFile, JSON.stringify({ version: '1.0', trustPolicies: [signed] }));
+  await until('policy reload', async () => (await reloads('policy', 'ok')) >= 2);
+  t.equal(await gate.metric('pullgate_config_last_reload_success', { kind: 'policy' }), 1);
+  await containerd.removeImage(app.ref);
+  const denied = await containerd.ctrPull(app.ref);
+  t.not(denied.code, 0, 'policy tightened without a restart: denied');
+
+  // 4. The config file: audit mode serves what enforce denied; a broken config keeps the last good one.
+  const config = JSON.parse(readFileSync(gate.configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(gate.configFile, JSON.stringify({ ...config, mode: 'audit' }));
+  await until('config reload', async () => (await reloads('config', 'ok')) >= 1);
+  t.equal((await head('test/app')).headers.get('docker-content-digest'), app.manifest.digest, 'audit mode now serves it');
+  writeFileSync(gate.configFile, JSON.stringify({ ...config, mode: 'sometimes' }));
+  await until('failed config reload', async () => (await reloads('config', 'failed')) >= 1);
+  t.equal((await head('test/app')).headers.get('docker-content-digest'), app.manifest.digest, 'broken config: still the last good (audit)');
+  t.ok((await fetch(`${gate.adminUrl}/healthz`)).ok, 'never restarted');
+});
+
+t.test('SIGTERM: in-flight blob finishes, new connections are refused, exit 0', async (t) => {
+  const registry = await startRegistry();
+  t.teardown(() => registry.stop());
+  const blob = await pushLargeBlob(registry.url, 'test/big', 16 * 1024 * 1024);
+  const gate = await startPullgate({
+    registries: [{ host: registry.host, endpoint: registry.url }],
+    trustPolicy: { version: '1.0', trustPolicies: [{ name: 'open', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] },
+    extra: { shutdownGraceMs: 15_000 },
+  });
+  t.teardown(() => gate.stop());
+  const hash = createHash('sha256');
+  let received = 0;
+  const download = new Promise<void>((resolve, reject) => {
+    const req = request(`${gate.url}/v2/test/big/blobs/${blob.digest}?ns=${registry.host}`, { agent: false }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        received += chunk.length;
+        // A slow reader: the download is still running when SIGTERM arrives.
+        res.pause();
+        setTimeout(() => res.resume(), 2);
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await until('download under way', async () => received > 0);
+  process.kill(gate.pid, 'SIGTERM');
+  await sleep(200);
+  await t.rejects(fetch(`${gate.url}/v2/`), 'new connections are refused while draining');
+  await download;
+  t.equal(received, blob.size, 'the in-flight blob finished');
+  t.equal(`sha256:${hash.digest('hex')}`, blob.digest, 'intact');
+  t.equal(await gate.exited, 0, 'exit 0');
+});

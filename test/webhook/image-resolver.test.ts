@@ -1,0 +1,90 @@
+/**
+ * The resolver behind pinning and verify: one upstream fetch for concurrent admissions of an image, reuse for
+ * cacheTtlMs, transient failures and engine errors never cached, dry runs leave no trace.
+ */
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { buildConfig } from '../../config/load.ts';
+import type { Decision, ImageTarget } from '../../policy/decision.ts';
+import type { PolicyEngine } from '../../policy/engine.ts';
+import { UpstreamClient } from '../../proxy/upstream/client.ts';
+import { ImageResolver } from '../../webhook/image-resolver.ts';
+import { parseImageReference } from '../../webhook/image-reference.ts';
+
+const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] }));
+const DIGEST = `sha256:${createHash('sha256').update(MANIFEST).digest('hex')}`;
+
+t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) => {
+  let hits = 0;
+  const upstream = createServer((req, res) => {
+    hits++;
+    if (req.url === '/v2/app/manifests/v1' || req.url === `/v2/app/manifests/${DIGEST}`) {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': DIGEST }).end(MANIFEST), 30);
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.teardown(() => upstream.close());
+  const host = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const config = buildConfig({ registries: [{ host, endpoint: `http://${host}` }] }, '/tmp/x.yaml');
+  const client = new UpstreamClient(config.registries[0]!, config.upstream, undefined, () => {});
+  t.teardown(() => client.close());
+
+  let decisions = 0;
+  let verdict: Decision | Error = { allow: true, reason: 'verified', message: 'ok', statement: 's', checks: [] };
+  const seen: ImageTarget[] = [];
+  const engine = { decide: async (target: ImageTarget) => {
+    decisions++;
+    seen.push(target);
+    if (verdict instanceof Error) throw verdict;
+    return verdict;
+  } } as unknown as PolicyEngine;
+  const errors: unknown[] = [];
+  const make = (cacheTtlMs: number) => new ImageResolver({ clients: new Map([[host, client]]), engine: () => engine, manifestMaxBytes: 1 << 20, cacheTtlMs, timeoutMs: 2000, onEngineError: (e) => errors.push(e) });
+  const ref = parseImageReference(`${host}/app:v1`);
+
+  const r = make(60_000);
+  const five = await Promise.all(Array.from({ length: 5 }, () => r.resolve(ref, true)));
+  t.equal(hits, 1, 'five concurrent admissions, one upstream fetch');
+  t.equal(decisions, 1, 'and one decision');
+  t.same(five.map((x) => x.outcome === 'allowed' && x.digest), Array(5).fill(DIGEST));
+  t.match(seen[0], { registry: host, repository: 'app', reference: 'v1', digest: { text: DIGEST }, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: MANIFEST.length });
+  await r.resolve(ref, true);
+  t.equal(hits, 1, 'cached');
+  const byDigest = await r.resolve(parseImageReference(`${host}/app:v1@${DIGEST}`), true);
+  t.equal(byDigest.outcome, 'allowed');
+  t.equal(seen[1]?.reference, DIGEST, 'tag+digest is decided by digest');
+
+  const dry = make(60_000);
+  await dry.resolve(ref, false);
+  await dry.resolve(ref, false);
+  t.equal(hits, 4, 'dry runs read upstream each time and cache nothing');
+  await dry.resolve(ref, true);
+  await dry.resolve(ref, true);
+  t.equal(hits, 5);
+
+  const none = make(0);
+  await none.resolve(ref, true);
+  await none.resolve(ref, true);
+  t.equal(hits, 7, 'cacheTtlMs 0: no cache (lru-cache would keep ttl 0 forever)');
+
+  const transient = make(60_000);
+  verdict = { allow: false, reason: 'upstream_unavailable', message: 'registry down', statement: 's', checks: [] };
+  t.equal((await transient.resolve(ref, true)).outcome, 'denied');
+  verdict = { allow: true, reason: 'verified', message: 'ok', statement: 's', checks: [] };
+  t.equal((await transient.resolve(ref, true)).outcome, 'allowed', 'a transient denial is not cached');
+
+  const broken = make(60_000);
+  verdict = new Error('verifier bug');
+  const failed = await broken.resolve(ref, true);
+  t.same(failed, { outcome: 'unresolved', reason: 'engine_error', message: 'internal error during verification' });
+  t.equal(errors.length, 1, 'reported');
+  verdict = { allow: true, reason: 'verified', message: 'ok', statement: 's', checks: [] };
+  t.equal((await broken.resolve(ref, true)).outcome, 'allowed', 'and retried next time');
+
+  const missing = await make(60_000).resolve(parseImageReference(`${host}/app:nope`), true);
+  t.same(missing, { outcome: 'unresolved', reason: 'manifest_unknown', message: 'manifest unknown upstream' });
+  const unconfigured = await make(60_000).resolve(parseImageReference('quay.io/app:v1'), true);
+  t.same(unconfigured, { outcome: 'unresolved', reason: 'upstream_unavailable', message: 'registry quay.io is not configured' });
+});

@@ -1,0 +1,155 @@
+/**
+ * The webhook's rules: which pods would get around the node gate, and what to say about them. One verdict per
+ * request, with every offending container named (kubectl shows the whole message at apply time).
+ *
+ *  1. The image's registry must be one pullgate mirrors (`registries`): containerd looks up
+ *     `certs.d/<host>/hosts.toml` by the exact host of the reference, so any other host pulls direct.
+ *  2. A tag the kubelet may serve from the node's image store without a resolve — imagePullPolicy
+ *     IfNotPresent or Never ("Images" in the Kubernetes docs) — never reaches the gate after its first pull,
+ *     so it must be pinned by digest. With pinning on (`/mutate`), the tag is resolved and verified through the
+ *     policy engine and patched to `repo:tag@sha256:…` instead.
+ *  3. With `webhook.verify`, every image must pass the trust policy now.
+ * Exempt namespaces and images skip all three; the node gate still applies to them.
+ */
+import type { RegistryConfig } from '../config/types.ts';
+import type { AdmissionRequest, JsonPatchReplace } from './admission-review.ts';
+import type { Exemptions } from './exemptions.ts';
+import { defaultPullPolicy, ImageReferenceError, parseImageReference, type ImageReference } from './image-reference.ts';
+import type { ImageResolver } from './image-resolver.ts';
+import { describeContainer, extractWorkload, isBeingDeleted, MalformedObject, workloadKind, type WorkloadContainer } from './workload.ts';
+
+/** Bounded vocabulary (a metric label). */
+export type AdmissionReason =
+  | 'passed'
+  | 'pinned'
+  | 'not_inspected'
+  | 'exempt_namespace'
+  | 'being_deleted'
+  | 'malformed_object'
+  | 'invalid_reference'
+  | 'unmirrored_registry'
+  | 'unpinned_tag'
+  | 'policy_denied'
+  | 'unresolved'
+  | 'timeout'
+  | 'internal_error';
+
+export interface Violation {
+  readonly reason: AdmissionReason;
+  readonly message: string;
+}
+
+export interface AdmissionOutcome {
+  /** True when nothing violated the rules (audit mode is applied later, by the handler). */
+  readonly allowed: boolean;
+  /** The request's reason: the first violation's, or why it was allowed. */
+  readonly reason: AdmissionReason;
+  readonly violations: readonly Violation[];
+  readonly patch: readonly JsonPatchReplace[];
+}
+
+export interface RulesOptions {
+  readonly registries: readonly RegistryConfig[];
+  readonly exemptions: Exemptions;
+  readonly resolver: ImageResolver;
+  readonly verify: boolean;
+}
+
+type ContainerResult = { readonly violation?: Violation; readonly patch?: JsonPatchReplace };
+
+const ALLOW_UNTOUCHED = (reason: AdmissionReason): AdmissionOutcome => ({ allowed: true, reason, violations: [], patch: [] });
+
+export class AdmissionRules {
+  readonly #opts: RulesOptions;
+  readonly #mirrored: ReadonlySet<string>;
+  readonly #mirroredList: string;
+
+  constructor(opts: RulesOptions) {
+    this.#opts = opts;
+    this.#mirrored = new Set(opts.registries.map((r) => r.host));
+    this.#mirroredList = opts.registries.map((r) => r.host).join(', ');
+  }
+
+  /** `pin`: the `/mutate` endpoint with pinning enabled. */
+  async evaluate(request: AdmissionRequest, pin: boolean): Promise<AdmissionOutcome> {
+    // Only CREATE and UPDATE carry a pod spec that can start containers.
+    if (request.operation === 'DELETE' || request.operation === 'CONNECT') return ALLOW_UNTOUCHED('not_inspected');
+    const kind = workloadKind(request.kind.group, request.kind.kind);
+    if (kind === undefined) return ALLOW_UNTOUCHED('not_inspected');
+    // Subresources (status, scale, binding, …) cannot change images, except pods/ephemeralcontainers, which
+    // adds containers to a running Pod ("Ephemeral Containers" in the Kubernetes docs).
+    const ephemeral = request.resource.resource === 'pods' && request.subResource === 'ephemeralcontainers';
+    if (request.subResource !== '' && !ephemeral) return ALLOW_UNTOUCHED('not_inspected');
+    if (this.#opts.exemptions.namespace(request.namespace)) return ALLOW_UNTOUCHED('exempt_namespace');
+    // An object with deletionTimestamp only waits for its finalizers; controllers create no pods for it and the
+    // kubelet starts no containers in a terminating Pod, while denying the UPDATE that removes a finalizer
+    // would wedge the deletion.
+    if (request.operation === 'UPDATE' && isBeingDeleted(request.object)) return ALLOW_UNTOUCHED('being_deleted');
+
+    let containers: readonly WorkloadContainer[];
+    try {
+      containers = extractWorkload(kind, request.object).containers;
+    } catch (err) {
+      if (!(err instanceof MalformedObject)) throw err;
+      return { allowed: false, reason: 'malformed_object', violations: [{ reason: 'malformed_object', message: err.message }], patch: [] };
+    }
+    const remember = !request.dryRun;
+    const results = await Promise.all(containers.map((c) => this.#container(c, pin, remember)));
+    const violations = results.flatMap((r) => (r.violation ? [r.violation] : []));
+    const patch = results.flatMap((r) => (r.patch ? [r.patch] : []));
+    if (violations.length > 0) return { allowed: false, reason: violations[0]!.reason, violations, patch };
+    return { allowed: true, reason: patch.length > 0 ? 'pinned' : 'passed', violations: [], patch };
+  }
+
+  async #container(c: WorkloadContainer, pin: boolean, remember: boolean): Promise<ContainerResult> {
+    const who = describeContainer(c);
+    if (c.image === undefined || c.image.length === 0) return violation('invalid_reference', `${who} has no image`);
+    const what = `${who} image ${quote(c.image)}`;
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(c.image);
+    } catch (err) {
+      if (!(err instanceof ImageReferenceError)) throw err;
+      return violation('invalid_reference', `${what}: invalid image reference: ${err.message}`);
+    }
+    if (this.#opts.exemptions.image(ref)) return {};
+    if (!this.#mirrored.has(ref.domain)) {
+      const hint = this.#mirrored.has(ref.domain.toLowerCase()) ? `; write the host as ${ref.domain.toLowerCase()} (containerd matches it exactly)` : '';
+      return violation('unmirrored_registry', `${what}: registry ${ref.domain} is not mirrored by pullgate on the nodes (mirrored: ${this.#mirroredList})${hint}`);
+    }
+    if (ref.digest !== undefined && ref.digest.algorithm === 'sha384') {
+      return violation('invalid_reference', `${what}: pullgate verifies sha256 and sha512 digests only`);
+    }
+    const policy = c.imagePullPolicy ?? defaultPullPolicy(ref);
+    // Anything but Always may be served from the node's store; an unknown value is treated the same (fail closed).
+    const cached = ref.digest === undefined && policy !== 'Always';
+    if (cached && !pin) {
+      const why = c.imagePullPolicy === undefined ? `imagePullPolicy defaults to ${policy} for this tag` : `imagePullPolicy ${policy}`;
+      return violation(
+        'unpinned_tag',
+        `${what}: ${why}, so a node may run its cached copy without asking pullgate; pin it by digest (${clip(c.image)}@sha256:…) or set imagePullPolicy: Always`,
+      );
+    }
+    if (!cached && !this.#opts.verify) return {};
+
+    const resolution = await this.#opts.resolver.resolve(ref, remember);
+    const shown = ref.digest?.text ?? ref.tag ?? 'latest';
+    if (resolution.outcome === 'unresolved') return violation('unresolved', `${what}: cannot resolve ${shown}: ${resolution.message}`);
+    if (resolution.outcome === 'denied') return violation('policy_denied', `${what}: ${resolution.digest} is denied by the trust policy: ${resolution.decision.message}`);
+    if (!cached) return {};
+    return { patch: { op: 'replace', path: c.imagePointer, value: `${c.image}@${resolution.digest}` } };
+  }
+}
+
+function violation(reason: AdmissionReason, message: string): ContainerResult {
+  return { violation: { reason, message } };
+}
+
+/** Image text as written, quoted and escaped, clipped: it is user input going into an API response. */
+function quote(image: string): string {
+  return JSON.stringify(clip(image));
+}
+
+function clip(s: string): string {
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+}

@@ -1,0 +1,125 @@
+/**
+ * "Resolve a tag (or digest) and decide on it", for pinning and `webhook.verify`: the same steps the node gate
+ * takes on a resolve — fetch the manifest upstream with the registry's UpstreamClient (bytes capped, hashed,
+ * checked against the claimed digest in proxy/manifest-fetch.ts), then `PolicyEngine.decide` on exactly those
+ * bytes. The digest a pin names is therefore the digest whose signatures were verified.
+ *
+ * Concurrent admissions of the same image (a Deployment scaled to 50 replicas admits 50 Pods) share one
+ * resolution; a finished one is reused for `cacheTtlMs`. Upstream failures are not kept, so the next request
+ * asks again. Each resolution is bounded by its own timeout, independent of which request started it.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Decision, ImageTarget } from '../policy/decision.ts';
+import type { PolicyEngine } from '../policy/engine.ts';
+import type { Digest } from '../policy/oci/digest.ts';
+import { fetchManifest, type FetchFailureReason } from '../proxy/manifest-fetch.ts';
+import type { UpstreamClient } from '../proxy/upstream/client.ts';
+import type { ImageReference } from './image-reference.ts';
+
+export type Resolution =
+  /** The engine allowed this digest. */
+  | { readonly outcome: 'allowed'; readonly digest: string; readonly decision: Decision }
+  /** The manifest was fetched and the engine denied it. */
+  | { readonly outcome: 'denied'; readonly digest: string; readonly decision: Decision }
+  /** Nothing to decide on: the manifest could not be fetched (or the engine failed). */
+  | { readonly outcome: 'unresolved'; readonly reason: FetchFailureReason | 'unsupported_digest' | 'engine_error' | 'timeout'; readonly message: string };
+
+export interface ResolverOptions {
+  /** One client per mirrored registry host. */
+  readonly clients: ReadonlyMap<string, UpstreamClient>;
+  readonly engine: () => PolicyEngine;
+  readonly manifestMaxBytes: number;
+  readonly cacheTtlMs: number;
+  /** Bound on one resolution (fetch + decide). */
+  readonly timeoutMs: number;
+  readonly onEngineError?: (err: unknown, ref: string) => void;
+}
+
+export class ImageResolver {
+  readonly #opts: ResolverOptions;
+  readonly #inflight = new Map<string, Promise<Resolution>>();
+  readonly #done: LRUCache<string, Resolution> | undefined;
+
+  constructor(opts: ResolverOptions) {
+    this.#opts = opts;
+    // lru-cache treats ttl 0 as "never expires", so 0 means no cache at all rather than a cache forever.
+    this.#done = opts.cacheTtlMs > 0 ? new LRUCache<string, Resolution>({ max: 2048, ttl: opts.cacheTtlMs }) : undefined;
+  }
+
+  /**
+   * Resolves `ref` (by digest when it has one, else by tag; a bare name is `latest`) and decides on it.
+   * `remember: false` (dry-run requests) reads the cache but leaves no trace in it.
+   */
+  resolve(ref: ImageReference, remember: boolean): Promise<Resolution> {
+    const reference = ref.digest?.text ?? ref.tag ?? 'latest';
+    const key = `${ref.name}${ref.digest ? '@' : ':'}${reference}`;
+    const done = this.#done?.get(key);
+    if (done !== undefined) return Promise.resolve(done);
+    const running = this.#inflight.get(key);
+    if (running !== undefined) return running;
+    const started = this.#run(ref, reference)
+      .catch((err: unknown): Resolution => {
+        // Nothing may leave a rejected promise in #inflight: every later admission of the image would fail.
+        this.#opts.onEngineError?.(err, ref.pullRef);
+        return { outcome: 'unresolved', reason: 'engine_error', message: `internal error while resolving (${(err as Error).message})` };
+      })
+      .then((r) => {
+        this.#inflight.delete(key);
+        if (remember && isLasting(r)) this.#done?.set(key, r);
+        return r;
+      });
+    this.#inflight.set(key, started);
+    return started;
+  }
+
+  async #run(ref: ImageReference, reference: string): Promise<Resolution> {
+    const client = this.#opts.clients.get(ref.domain);
+    if (client === undefined) return { outcome: 'unresolved', reason: 'upstream_unavailable', message: `registry ${ref.domain} is not configured` };
+    const signal = AbortSignal.timeout(this.#opts.timeoutMs);
+    const d = ref.digest;
+    const manifestRef = d === undefined
+      ? { kind: 'tag' as const, tag: reference }
+      : d.algorithm === 'sha384'
+        ? undefined
+        : { kind: 'digest' as const, digest: { algorithm: d.algorithm, hex: d.hex, text: d.text } satisfies Digest };
+    if (manifestRef === undefined) return { outcome: 'unresolved', reason: 'unsupported_digest', message: 'pullgate verifies sha256 and sha512 digests only' };
+    const fetched = await fetchManifest(client, ref.path, manifestRef, undefined, this.#opts.manifestMaxBytes, signal);
+    if (!fetched.ok) {
+      if (signal.aborted) return { outcome: 'unresolved', reason: 'timeout', message: `resolving took longer than ${this.#opts.timeoutMs} ms` };
+      return { outcome: 'unresolved', reason: fetched.reason, message: fetched.message };
+    }
+    const m = fetched.manifest;
+    const target: ImageTarget = {
+      registry: ref.domain,
+      repository: ref.path,
+      reference,
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.bytes.length,
+      bytes: m.bytes,
+    };
+    let decision: Decision;
+    try {
+      decision = await this.#opts.engine().decide(target);
+    } catch (err) {
+      // A verifier bug is a deny with a reason, never an allow (same stance as proxy/manifests.ts).
+      this.#opts.onEngineError?.(err, ref.pullRef);
+      return { outcome: 'unresolved', reason: 'engine_error', message: 'internal error during verification' };
+    }
+    return { outcome: decision.allow ? 'allowed' : 'denied', digest: m.digest.text, decision };
+  }
+}
+
+/**
+ * Decisions worth reusing: an allow, or a deny about the image itself. A deny because the registry or the
+ * verifier had a bad moment is asked again next time (strings, so the verifier may grow its reason list).
+ */
+const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
+  'upstream_unavailable', 'upstream_rate_limited', 'upstream_denied', 'upstream_invalid',
+  'verification_timeout', 'verification_error', 'revocation_inconclusive', 'no_trust_policy',
+]);
+
+function isLasting(r: Resolution): boolean {
+  if (r.outcome === 'unresolved') return false;
+  return r.outcome === 'allowed' || !TRANSIENT_REASONS.has(r.decision.reason);
+}
