@@ -76,11 +76,14 @@ async function decideDigest(
   const key = `${repoKey}@${digest.text}`;
   const allowed = deps.store.allowed(key);
   if (allowed) return { kind: 'decided', manifest: allowed.manifest, decision: allowed.decision, cache: 'hit' };
+  // Listed by an index that passed: allowed as part of it, even if this digest alone was denied before (a
+  // platform manifest fetched on its own, unsigned, before its signed index was pulled).
+  const index = deps.store.closureOf(key);
   const denied = deps.store.denied(key);
-  if (denied) return { kind: 'decided', manifest: denied.manifest, decision: denied.decision, cache: 'negative_hit' };
+  if (denied && index === undefined) return { kind: 'decided', manifest: denied.manifest, decision: denied.decision, cache: 'negative_hit' };
 
   return deps.store.single(key, async (): Promise<ManifestOutcome> => {
-    let manifest = prefetched;
+    let manifest = prefetched ?? denied?.manifest;
     if (manifest === undefined) {
       const fetched = await fetchManifest(client, repository, { kind: 'digest', digest }, ALL_TYPES, deps.manifestMaxBytes);
       if (!fetched.ok) {
@@ -90,7 +93,6 @@ async function decideDigest(
       }
       manifest = fetched.manifest;
     }
-    const index = deps.store.closureOf(key);
     if (index !== undefined) {
       const decision: Decision = { allow: true, reason: 'listed_by_verified_index', message: `listed by verified index ${index}`, statement: undefined, checks: [] };
       deps.store.remember(key, manifest, decision, repoKey);

@@ -46,6 +46,8 @@ export interface AdmissionRequest {
   readonly dryRun: boolean;
   /** The object as admitted (already defaulted by the apiserver); wire data, read by workload.ts. */
   readonly object: unknown;
+  /** UPDATE: the object as stored before; undefined otherwise. */
+  readonly oldObject: unknown;
 }
 
 const VERSIONS: readonly string[] = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
@@ -90,6 +92,7 @@ export function parseAdmissionReview(body: string): AdmissionRequest {
     operation: operation as Operation,
     dryRun: dryRun === true,
     object: request.object,
+    oldObject: request.oldObject ?? undefined,
   };
 }
 

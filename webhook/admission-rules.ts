@@ -9,19 +9,21 @@
  *     so it must be pinned by digest. With pinning on (`/mutate`), the tag is resolved and verified through the
  *     policy engine and patched to `repo:tag@sha256:…` instead.
  *  3. With `webhook.verify`, every image must pass the trust policy now.
- * Exempt namespaces and images skip all three; the node gate still applies to them.
+ * Exempt namespaces and images skip all three; the node gate still applies to them. An UPDATE is judged on the
+ * containers it changes (image or pull policy), a DELETE or CONNECT not at all.
  */
 import type { RegistryConfig } from '../config/types.ts';
 import type { AdmissionRequest, JsonPatchReplace } from './admission-review.ts';
 import type { Exemptions } from './exemptions.ts';
 import { defaultPullPolicy, ImageReferenceError, parseImageReference, type ImageReference } from './image-reference.ts';
 import type { ImageResolver } from './image-resolver.ts';
-import { describeContainer, extractWorkload, isBeingDeleted, MalformedObject, workloadKind, type WorkloadContainer } from './workload.ts';
+import { describeContainer, extractWorkload, isBeingDeleted, MalformedObject, workloadKind, type WorkloadContainer, type WorkloadKind } from './workload.ts';
 
 /** Bounded vocabulary (a metric label). */
 export type AdmissionReason =
   | 'passed'
   | 'pinned'
+  | 'unchanged'
   | 'not_inspected'
   | 'exempt_namespace'
   | 'being_deleted'
@@ -93,6 +95,15 @@ export class AdmissionRules {
       if (!(err instanceof MalformedObject)) throw err;
       return { allowed: false, reason: 'malformed_object', violations: [{ reason: 'malformed_object', message: err.message }], patch: [] };
     }
+    // UPDATE: only containers whose image or pull policy changed. The others were admitted before (or predate
+    // the webhook) and start no new pull by this request — pods are admitted on their own CREATE — while
+    // denying or re-pinning them would block label edits and finalizer removal, and a patched image on a
+    // running Pod restarts its container.
+    if (request.operation === 'UPDATE') {
+      const before = previousContainers(kind, request.oldObject);
+      if (before !== undefined) containers = containers.filter((c) => before.get(`${c.field}/${c.name}`) !== signature(c));
+      if (containers.length === 0) return ALLOW_UNTOUCHED('unchanged');
+    }
     const remember = !request.dryRun;
     const results = await Promise.all(containers.map((c) => this.#container(c, pin, remember)));
     const violations = results.flatMap((r) => (r.violation ? [r.violation] : []));
@@ -139,6 +150,20 @@ export class AdmissionRules {
     if (!cached) return {};
     return { patch: { op: 'replace', path: c.imagePointer, value: `${c.image}@${resolution.digest}` } };
   }
+}
+
+/** `field/name` → image and pull policy of the stored object; undefined when it cannot be read (then all are checked). */
+function previousContainers(kind: WorkloadKind, oldObject: unknown): ReadonlyMap<string, string> | undefined {
+  try {
+    return new Map(extractWorkload(kind, oldObject).containers.map((c) => [`${c.field}/${c.name}`, signature(c)]));
+  } catch (err) {
+    if (err instanceof MalformedObject) return undefined;
+    throw err;
+  }
+}
+
+function signature(c: WorkloadContainer): string {
+  return `${c.image ?? ''}\n${c.imagePullPolicy ?? ''}`;
 }
 
 function violation(reason: AdmissionReason, message: string): ContainerResult {

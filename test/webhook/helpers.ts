@@ -111,6 +111,14 @@ export interface PodOptions {
   resource?: string;
   dryRun?: boolean;
   deletionTimestamp?: string;
+  /** UPDATE: the pod spec lists of the stored object (oldObject). */
+  old?: PodSpecLists;
+}
+
+export interface PodSpecLists {
+  containers?: ContainerSpec[];
+  initContainers?: ContainerSpec[];
+  ephemeralContainers?: ContainerSpec[];
 }
 
 export interface ContainerSpec {
@@ -143,12 +151,15 @@ export const SPEC_PATH: Record<string, string[]> = {
 };
 
 /** An AdmissionReview v1 for a workload of `kind` with the given pod spec lists. */
-export function workloadReview(podSpec: { containers?: ContainerSpec[]; initContainers?: ContainerSpec[]; ephemeralContainers?: ContainerSpec[] }, opts: PodOptions = {}): { request: { uid: string; [k: string]: unknown } } {
+export function workloadReview(podSpec: PodSpecLists, opts: PodOptions = {}): { request: { uid: string; [k: string]: unknown } } {
   const kind = opts.kind ?? 'Pod';
   const [group, resource] = RESOURCES[kind] ?? [opts.group ?? '', opts.resource ?? kind.toLowerCase() + 's'];
-  let object: Record<string, unknown> = { ...podSpec };
-  for (const key of [...(SPEC_PATH[kind] ?? ['spec'])].reverse()) object = { [key]: object };
-  object = { apiVersion: group === '' ? 'v1' : `${group}/v1`, kind, metadata: { name: 'x', namespace: opts.namespace ?? 'default', ...(opts.deletionTimestamp ? { deletionTimestamp: opts.deletionTimestamp } : {}) }, ...object };
+  const wrap = (lists: PodSpecLists): Record<string, unknown> => {
+    let object: Record<string, unknown> = { ...lists };
+    for (const key of [...(SPEC_PATH[kind] ?? ['spec'])].reverse()) object = { [key]: object };
+    return { apiVersion: group === '' ? 'v1' : `${group}/v1`, kind, metadata: { name: 'x', namespace: opts.namespace ?? 'default', ...(opts.deletionTimestamp ? { deletionTimestamp: opts.deletionTimestamp } : {}) }, ...object };
+  };
+  const object = wrap(podSpec);
   const uid = `uid-${++uidCounter}`;
   const review = {
     apiVersion: 'admission.k8s.io/v1',
@@ -162,6 +173,7 @@ export function workloadReview(podSpec: { containers?: ContainerSpec[]; initCont
       operation: opts.operation ?? 'CREATE',
       dryRun: opts.dryRun ?? false,
       object,
+      ...(opts.old ? { oldObject: wrap(opts.old) } : {}),
       userInfo: { username: 'test' },
     },
   };

@@ -83,6 +83,13 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
     ], 'Always is left alone; IfNotPresent, Never and the defaulted policy are pinned');
     const cron = await w.review('/mutate', workloadReview({ initContainers: [{ name: 'init', image }], containers: [{ name: 'a', image: `${image}@${SIGNED}` }] }, { kind: 'CronJob' }));
     t.same(patchOf(cron), [{ op: 'replace', path: '/spec/jobTemplate/spec/template/spec/initContainers/0/image', value: `${image}@${SIGNED}` }]);
+    // A label edit on a workload written before pinning must not rewrite its images (a rollout, or a container
+    // restart on a Pod): only what the UPDATE changes is pinned.
+    const old = { containers: [{ name: 'a', image, imagePullPolicy: 'IfNotPresent' }] };
+    const relabel = await w.review('/mutate', workloadReview(old, { kind: 'Deployment', operation: 'UPDATE', old }));
+    t.same([relabel.allowed, relabel.patch], [true, undefined], 'UPDATE with unchanged images: no patch');
+    const bump = await w.review('/mutate', workloadReview({ containers: [{ name: 'a', image: `${registry.host}/e2e-valid-signature:v1`, imagePullPolicy: 'Never' }] }, { kind: 'Deployment', operation: 'UPDATE', old }));
+    t.same(patchOf(bump), [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: `${image}@${SIGNED}` }], 'a changed container is pinned');
   });
 
   await t.test('kubewarden samples through /mutate: signed → patched, unsigned → denied', async (t) => {

@@ -114,6 +114,31 @@ t.test('what is not inspected, and what is', async (t) => {
   t.equal(await w.metric('pullgate_admission_decisions_total', { decision: 'allow', reason: 'being_deleted' }), 1);
 });
 
+t.test('UPDATE: judged on the containers it changes', async (t) => {
+  const w = await startTestWebhook({ registries: REGISTRIES });
+  t.teardown(() => w.close());
+  const legacy: ContainerSpec = { name: 'app', image: 'nginx:1.25', imagePullPolicy: 'IfNotPresent' };
+  for (const kind of KINDS) {
+    const label = (what: string) => `${kind}: ${what}`;
+    const same = await w.review('/validate', workloadReview({ containers: [legacy] }, { kind, operation: 'UPDATE', old: { containers: [legacy] } }));
+    t.same([same.allowed, same.status], [true, undefined], label('unchanged images (a label edit on an old workload) are not re-judged'));
+    const changed = await w.review('/validate', workloadReview({ containers: [{ ...legacy, image: 'nginx:1.26' }] }, { kind, operation: 'UPDATE', old: { containers: [legacy] } }));
+    t.equal(changed.status?.message, `pullgate: ${unpinned('container "app"', 'nginx:1.26', 'IfNotPresent')}`, label('a changed image is'));
+    const policy = await w.review('/validate', workloadReview({ containers: [legacy] }, { kind, operation: 'UPDATE', old: { containers: [{ ...legacy, imagePullPolicy: 'Always' }] } }));
+    t.equal(policy.allowed, false, label('so is a changed pull policy'));
+    const added = await w.review('/validate', workloadReview({ containers: [legacy], initContainers: [{ ...legacy, name: 'init' }] }, { kind, operation: 'UPDATE', old: { containers: [legacy] } }));
+    t.equal(added.status?.message, `pullgate: ${unpinned('init container "init"', 'nginx:1.25', 'IfNotPresent')}`, label('an added container is; the old one is not'));
+  }
+  const eph = await w.review('/validate', workloadReview(
+    { containers: [legacy], ephemeralContainers: [{ name: 'dbg1', image: 'busybox:1.36' }, { name: 'dbg2', image: 'busybox:1.37' }] },
+    { operation: 'UPDATE', subResource: 'ephemeralcontainers', old: { containers: [legacy], ephemeralContainers: [{ name: 'dbg1', image: 'busybox:1.36' }] } },
+  ));
+  t.equal(eph.status?.message, `pullgate: ${unpinned('ephemeral container "dbg2"', 'busybox:1.37', 'IfNotPresent', true)}`, 'pods/ephemeralcontainers: the new debug container');
+  const noOld = await w.review('/validate', workloadReview({ containers: [legacy] }, { operation: 'UPDATE' }));
+  t.equal(noOld.allowed, false, 'no readable oldObject: every container is judged (fail closed)');
+  t.equal(await w.metric('pullgate_admission_decisions_total', { decision: 'allow', reason: 'unchanged' }), KINDS.length);
+});
+
 t.test('exemptions', async (t) => {
   const w = await startTestWebhook({
     registries: REGISTRIES,
