@@ -8,6 +8,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ensureBenchPeers } from './peers.ts';
 import { benchPullPath, type BenchRow } from './pull-path.ts';
+import { benchVerify } from './verify.ts';
+import { benchWebhook } from './webhook.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
@@ -25,7 +27,9 @@ function table(rows: readonly BenchRow[]): string {
 async function main(): Promise<void> {
   if (!ensureBenchPeers()) process.exit(1);
   const rows: BenchRow[] = [];
-  rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1 } : { seconds: 5, clients: 4, rounds: 2 })));
+  rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1, coldImages: 8 } : { seconds: 5, clients: 4, rounds: 2, coldImages: 8 })));
+  rows.push(...(await benchVerify()));
+  rows.push(...(await benchWebhook()));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
   process.stdout.write(`${md}\n`);
