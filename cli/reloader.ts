@@ -116,6 +116,7 @@ export class Reloader {
       return;
     }
     this.#opts.applyEngine(engine);
+    for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
     metrics.reloads.inc({ kind: 'policy', result: 'ok' });
     metrics.reloadHealthy.set({ kind: 'policy' }, 1);
     logger.info({ configDir }, 'trust policy and trust stores reloaded; decision cache emptied');

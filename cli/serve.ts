@@ -46,6 +46,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource }));
   let engine = await loadEngine(config.notation.configDir);
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
+  for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
   const metrics = new ProxyMetrics();
   const mirror = new Mirror({ config, credentials, engine: () => engine, metrics, logger });
   holder.mirror = mirror;

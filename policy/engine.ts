@@ -18,8 +18,14 @@ export interface SignatureVerifier {
   verify(target: ImageTarget, statement: string): Promise<Decision>;
 }
 
+export interface StoreProblem {
+  readonly storeType: string;
+  readonly storeName: string;
+  readonly message: string;
+}
+
 export type PolicyState =
-  | { readonly loaded: true; readonly policy: StatementLookup; readonly verifier: SignatureVerifier | undefined }
+  | { readonly loaded: true; readonly policy: StatementLookup; readonly verifier: SignatureVerifier | undefined; readonly problems?: readonly StoreProblem[] }
   | { readonly loaded: false; readonly problem: string };
 
 export class PolicyEngine {
@@ -31,6 +37,11 @@ export class PolicyEngine {
 
   get ready(): boolean {
     return this.#state.loaded;
+  }
+
+  /** Trust stores the policy names that could not be used (each makes its statements fail authenticity). */
+  get problems(): readonly StoreProblem[] {
+    return this.#state.loaded ? (this.#state.problems ?? []) : [];
   }
 
   async decide(target: ImageTarget): Promise<Decision> {

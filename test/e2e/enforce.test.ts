@@ -131,6 +131,24 @@ t.test('enforcement with real signatures, real registry, real containerd', async
     t.match(pull.stderr, /denied: pullgate/);
   });
 
+  await t.test('audit mode serves the unsigned image and counts it as would_deny', async (t) => {
+    const audit = await startPullgate({
+      registries: [{ host: registry.host, endpoint: registry.url }],
+      trustPolicy: { version: '1.0', trustPolicies: [strict('e2e', ['*'], 'ca:e2e')] },
+      trustStores: { 'ca/e2e': [join(KEYS, 'e2e.crt')] },
+      extra: { mode: 'audit' },
+    });
+    t.equal((await audit.cli(['hosts', '--dir', containerd.certsDir])).code, 0, 'containerd now points at the audit-mode gate');
+    const ref = `${registry.host}/e2e/unsigned:v1`;
+    await containerd.removeImage(ref);
+    const fetched = await fetchVia(ref);
+    t.equal(fetched.code, 0, `audit mode lets the unsigned image through: ${fetched.stderr}`);
+    t.ok((await audit.metric('pullgate_pull_decisions_total', { decision: 'would_deny', reason: 'no_signature' })) >= 1, 'counted as would_deny');
+    t.ok(audit.logLines().some((l) => l.decision === 'would_deny'), 'and logged');
+    t.equal((await gate.cli(['hosts', '--dir', containerd.certsDir])).code, 0, 'back to the enforcing gate');
+    await audit.stop();
+  });
+
   await t.test('concurrency: 50 pulls of a new signed tag verify once; 20 retries of a denial verify once', async (t) => {
     const fresh = await pushTestImage(registry.url, 'own/fresh', 'v1', 'fresh');
     await signInRegistry(registry.url, 'own/fresh', { mediaType: MEDIA.manifest, digest: fresh.manifest.digest, size: fresh.manifest.size }, signer);
