@@ -5,7 +5,7 @@
  */
 import { digestOf, parseDigest, type Digest } from '../policy/oci/digest.ts';
 import { discard, readCapped } from './upstream/body.ts';
-import type { UpstreamClient } from './upstream/client.ts';
+import type { UpstreamClient, UpstreamResponse } from './upstream/client.ts';
 import type { ManifestReference } from './distribution-request.ts';
 
 /** What containerd asks for on a resolve; also pullgate's own Accept when the client sent none. */
@@ -44,29 +44,8 @@ export async function fetchManifest(
   signal?: AbortSignal,
 ): Promise<ManifestFetch> {
   const ref = reference.kind === 'tag' ? reference.tag : reference.digest.text;
-  let res;
-  try {
-    res = await client.request({
-      method: 'GET',
-      path: `/v2/${repository}/manifests/${ref}`,
-      // distribution 2.8 answers 404 to OCI manifests unless Accept names the OCI type (REAL-PEERS §2).
-      headers: { accept: accept && accept.length > 0 ? accept : MANIFEST_MEDIA_TYPES.join(', ') },
-      scope: `repository:${repository}:pull`,
-      kind: 'manifest',
-      redirects: 'follow',
-      ...(signal ? { signal } : {}),
-    });
-  } catch (err) {
-    return fail('upstream_unavailable', `upstream unavailable (${(err as Error).message})`);
-  }
-  const status = res.statusCode;
-  if (status !== 200) {
-    res.body.resume();
-    if (status === 404) return fail('manifest_unknown', 'manifest unknown upstream');
-    if (status === 429) return fail('upstream_rate_limited', 'upstream rate limited');
-    if (status === 401 || status === 403) return fail('upstream_denied', `upstream refused access (HTTP ${status})`);
-    return fail('upstream_unavailable', `upstream unavailable (HTTP ${status})`);
-  }
+  const res = await requestManifest(client, 'GET', repository, ref, accept, signal);
+  if ('reason' in res) return res;
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     discard(res.body);
@@ -122,6 +101,39 @@ function manifestMediaType(bytes: Buffer, contentType: string | string[] | undef
   return header;
 }
 
+/** One upstream manifest request; anything but a 200 becomes the typed failure (upstream 429/5xx are denials). */
+async function requestManifest(
+  client: UpstreamClient,
+  method: 'GET' | 'HEAD',
+  repository: string,
+  ref: string,
+  accept: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<UpstreamResponse | { readonly ok: false; readonly reason: FetchFailureReason; readonly message: string }> {
+  let res: UpstreamResponse;
+  try {
+    res = await client.request({
+      method,
+      path: `/v2/${repository}/manifests/${ref}`,
+      // distribution 2.8 answers 404 to OCI manifests unless Accept names the OCI type (REAL-PEERS §2).
+      headers: { accept: accept && accept.length > 0 ? accept : MANIFEST_MEDIA_TYPES.join(', ') },
+      scope: `repository:${repository}:pull`,
+      kind: 'manifest',
+      redirects: 'follow',
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    return { ok: false, reason: 'upstream_unavailable', message: `upstream unavailable (${(err as Error).message})` };
+  }
+  const status = res.statusCode;
+  if (status === 200) return res;
+  res.body.resume();
+  if (status === 404) return { ok: false, reason: 'manifest_unknown', message: 'manifest unknown upstream' };
+  if (status === 429) return { ok: false, reason: 'upstream_rate_limited', message: 'upstream rate limited' };
+  if (status === 401 || status === 403) return { ok: false, reason: 'upstream_denied', message: `upstream refused access (HTTP ${status})` };
+  return { ok: false, reason: 'upstream_unavailable', message: `upstream unavailable (HTTP ${status})` };
+}
+
 function fail(reason: FetchFailureReason, message: string): ManifestFetch {
   return { ok: false, reason, message };
 }
@@ -138,25 +150,9 @@ export type ManifestHead =
  * upstream no more say than a GET by tag would.
  */
 export async function headManifest(client: UpstreamClient, repository: string, tag: string, accept: string | undefined): Promise<ManifestHead> {
-  let res;
-  try {
-    res = await client.request({
-      method: 'HEAD',
-      path: `/v2/${repository}/manifests/${tag}`,
-      headers: { accept: accept && accept.length > 0 ? accept : MANIFEST_MEDIA_TYPES.join(', ') },
-      scope: `repository:${repository}:pull`,
-      kind: 'manifest',
-      redirects: 'follow',
-    });
-  } catch (err) {
-    return { ok: false, reason: 'upstream_unavailable', message: `upstream unavailable (${(err as Error).message})` };
-  }
+  const res = await requestManifest(client, 'HEAD', repository, tag, accept, undefined);
+  if ('reason' in res) return res;
   res.body.resume();
-  const status = res.statusCode;
-  if (status === 404) return { ok: false, reason: 'manifest_unknown', message: 'manifest unknown upstream' };
-  if (status === 429) return { ok: false, reason: 'upstream_rate_limited', message: 'upstream rate limited' };
-  if (status === 401 || status === 403) return { ok: false, reason: 'upstream_denied', message: `upstream refused access (HTTP ${status})` };
-  if (status !== 200) return { ok: false, reason: 'upstream_unavailable', message: `upstream unavailable (HTTP ${status})` };
   const claimed = res.headers['docker-content-digest'];
   const parsed = typeof claimed === 'string' ? parseDigest(claimed) : undefined;
   return { ok: true, digest: parsed?.ok ? parsed.digest : undefined };
