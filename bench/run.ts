@@ -14,6 +14,9 @@ import { benchWebhook } from './webhook.ts';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
+/** `--only=pull-path|verify|webhook` runs one group (for iterating on it); the README table needs all. */
+const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const wanted = (name: string) => only === undefined || only === name;
 
 function table(rows: readonly BenchRow[]): string {
   const lines = ['| benchmark | target | result | vs baseline | notes |', '|---|---|---|---|---|'];
@@ -27,15 +30,15 @@ function table(rows: readonly BenchRow[]): string {
 async function main(): Promise<void> {
   if (!ensureBenchPeers()) process.exit(1);
   const rows: BenchRow[] = [];
-  rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1, coldImages: 8 } : { seconds: 5, clients: 4, rounds: 2, coldImages: 8 })));
-  rows.push(...(await benchVerify()));
-  rows.push(...(await benchWebhook()));
+  if (wanted('pull-path')) rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1, coldImages: 8 } : { seconds: 5, clients: 4, rounds: 2, coldImages: 8 })));
+  if (wanted('verify')) rows.push(...(await benchVerify()));
+  if (wanted('webhook')) rows.push(...(await benchWebhook()));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
   process.stdout.write(`${md}\n`);
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(`${ROOT}bench/results/latest.json`, JSON.stringify({ machine, rows }, null, 2));
-  if (args.has('--readme')) {
+  if (args.has('--readme') && only === undefined) {
     const readme = readFileSync(`${ROOT}README.md`, 'utf8');
     const updated = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${md}\n<!-- bench:end -->`);
     writeFileSync(`${ROOT}README.md`, updated);

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../proxy/logger.ts';
 import { ProxyMetrics } from '../proxy/metrics.ts';
 import { Mirror } from '../proxy/server.ts';
 import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
+import type { UpstreamClient } from '../proxy/upstream/client.ts';
 import { loadCredentials } from '../proxy/upstream/credentials.ts';
 import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
 import { Reloader } from './reloader.ts';
@@ -37,10 +38,15 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   const credentials = await loadCredentials(config.credentials);
   // Signature discovery goes through the mirror's own upstream clients (looked up per decision, so a config
   // reload that replaces the clients is picked up).
+  // One fetcher per client: the verifier remembers per fetcher that a registry has no referrers API.
   const holder: { mirror?: Mirror } = {};
+  const fetchers = new WeakMap<UpstreamClient, ArtifactFetcher>();
   const fetcherFor = (registry: string): ArtifactFetcher | undefined => {
     const client = holder.mirror?.clientFor(registry);
-    return client === undefined ? undefined : upstreamArtifactFetcher(client);
+    if (client === undefined) return undefined;
+    let fetcher = fetchers.get(client);
+    if (fetcher === undefined) fetchers.set(client, (fetcher = upstreamArtifactFetcher(client)));
+    return fetcher;
   };
   const crlSource = new HttpCrlSource();
   const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource }));

@@ -47,7 +47,7 @@ const CONNAISSEUR_EXPECTED: Record<string, Expected> = {
     apiVersion: V1B, uid: '4784c1dc-553f-4d53-a8d3-23c4bda880b6', allowed: false,
     message: `pullgate: ${unpinned('init container "init"', 'busybox:1.32', 'IfNotPresent', false)}; ${unpinned('container "redis"', 'redis:alpine', 'IfNotPresent', false)}; ${unpinned('container "mysql"', 'mysql:8', 'IfNotPresent', false)}`,
   },
-  '10_update.json': { apiVersion: V1, uid: '6418f614-b7f1-4c57-94bf-14fc30b2d791', allowed: true }, // redis:latest@sha256:1111…
+  '10_update.json': { apiVersion: V1, uid: '6418f614-b7f1-4c57-94bf-14fc30b2d791', allowed: true }, // UPDATE, images unchanged
   '11_role.json': { apiVersion: V1, uid: 'a13ec2e3-9c34-4fb7-9522-b191691b70e1', allowed: true }, // not a workload
   '12_err_pod.json': { apiVersion: V1, uid: POD_UID, allowed: false, message: 'pullgate: the Pod object has no spec' },
   '13_unknown_parent.json': { apiVersion: V1B, uid: POD_UID, allowed: true },
