@@ -9,18 +9,25 @@
 import { loadConfig } from '../config/load.ts';
 import type { PullgateConfig } from '../config/types.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
+import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../proxy/logger.ts';
-import type { ProxyMetrics } from '../proxy/metrics.ts';
 import { loadCredentials, type CredentialStore } from '../proxy/upstream/credentials.ts';
 import { statFingerprint } from './watch-fingerprint.ts';
+
+/** `pullgate_config_reloads_total{kind,result}` and `pullgate_config_last_reload_success{kind}`. */
+export interface ReloadMetrics {
+  readonly reloads: Counter<'kind' | 'result'>;
+  readonly reloadHealthy: Gauge<'kind'>;
+}
 
 export interface ReloaderOptions {
   readonly config: PullgateConfig;
   readonly logger: Logger;
-  readonly metrics: ProxyMetrics;
+  readonly metrics: ReloadMetrics;
   readonly loadEngine: (configDir: string) => Promise<PolicyEngine>;
   readonly applyEngine: (engine: PolicyEngine) => void;
-  readonly applyConfig: (config: PullgateConfig, credentials: CredentialStore) => void;
+  /** Absent: config file changes are only reported (the process must be restarted to apply them). */
+  readonly applyConfig?: (config: PullgateConfig, credentials: CredentialStore) => void;
 }
 
 export class Reloader {
@@ -63,7 +70,8 @@ export class Reloader {
     const configPrint = await this.#configFingerprint();
     if (configPrint !== this.#configPrint) {
       this.#configPrint = configPrint;
-      await this.#reloadConfig();
+      if (this.#opts.applyConfig) await this.#reloadConfig(this.#opts.applyConfig);
+      else this.#opts.logger.warn({ file: this.#config.source }, 'config file changed: restart to apply it (trust policy and stores reload on their own)');
     }
     const policyPrint = await statFingerprint([this.#config.notation.configDir]);
     if (policyPrint !== this.#policyPrint) {
@@ -76,7 +84,7 @@ export class Reloader {
     return statFingerprint([this.#config.source, this.#config.credentials]);
   }
 
-  async #reloadConfig(): Promise<void> {
+  async #reloadConfig(apply: NonNullable<ReloaderOptions['applyConfig']>): Promise<void> {
     const { logger, metrics } = this.#opts;
     let next: PullgateConfig;
     let credentials: CredentialStore;
@@ -94,7 +102,7 @@ export class Reloader {
       logger.warn('listen/admin addresses changed: they take effect at the next restart');
     }
     this.#config = next;
-    this.#opts.applyConfig(next, credentials);
+    apply(next, credentials);
     metrics.reloads.inc({ kind: 'config', result: 'ok' });
     metrics.reloadHealthy.set({ kind: 'config' }, 1);
     logger.info({ file: next.source, mode: next.mode, registries: next.registries.map((r) => r.host) }, 'config reloaded');

@@ -20,6 +20,7 @@ import { Exemptions } from '../webhook/exemptions.ts';
 import { ImageResolver } from '../webhook/image-resolver.ts';
 import { WebhookMetrics } from '../webhook/metrics.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../webhook/server.ts';
+import { Reloader } from './reloader.ts';
 
 export interface WebhookStartOptions {
   readonly logger?: Logger;
@@ -50,11 +51,11 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const crlSource = new HttpCrlSource();
 
   const needsPolicy = wh.pinning || wh.verify;
-  const state: PolicyState = needsPolicy
-    ? await loadPolicyState(config.notation.configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ...(opts.clock ? { clock: opts.clock } : {}) })
-    : { loaded: false, problem: 'not loaded: webhook.pinning and webhook.verify are off' };
-  if (needsPolicy && !state.loaded) logger.error({ configDir: config.notation.configDir, problem: state.problem }, 'no usable trust policy: every pin and verification will be denied');
-  const engine = new PolicyEngine(state);
+  const loadEngine = async (configDir: string): Promise<PolicyEngine> =>
+    new PolicyEngine(await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ...(opts.clock ? { clock: opts.clock } : {}) }));
+  const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning and webhook.verify are off' };
+  let engine = needsPolicy ? await loadEngine(config.notation.configDir) : new PolicyEngine(state);
+  if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pin and verification will be denied');
 
   const resolver = new ImageResolver({
     clients,
@@ -64,6 +65,11 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
     timeoutMs: wh.timeoutMs,
     onEngineError: (err, ref) => logger.error({ err, ref }, 'policy engine failed'),
   });
+  // The trust policy and stores hot-reload as in `serve`; a new policy drops the resolutions made under the old.
+  const reloader = needsPolicy
+    ? new Reloader({ config, logger, metrics, loadEngine, applyEngine: (next) => { engine = next; resolver.clear(); } })
+    : undefined;
+  await reloader?.start();
   const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify });
   const handler = new AdmissionHandler({ rules, mode: config.mode, timeoutMs: wh.timeoutMs, metrics, logger });
   const tls = wh.tlsCert !== undefined && wh.tlsKey !== undefined ? { certFile: wh.tlsCert, keyFile: wh.tlsKey } : undefined;
@@ -81,6 +87,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
       ...(opts.tlsPollMs !== undefined ? { tlsPollMs: opts.tlsPollMs } : {}),
     });
   } catch (err) {
+    reloader?.stop();
     await Promise.all([...clients.values()].map((c) => c.close()));
     await crlSource.close();
     throw err;
@@ -102,8 +109,11 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
     url: server.url,
     logger,
     metrics,
-    engine,
+    get engine() {
+      return engine;
+    },
     async close() {
+      reloader?.stop();
       await server.close();
       await Promise.all([...clients.values()].map((c) => c.close()));
       await crlSource.close();

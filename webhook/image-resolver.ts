@@ -72,6 +72,11 @@ export class ImageResolver {
     return started;
   }
 
+  /** Forgets every resolution (the trust policy changed: what passed before may not pass now). */
+  clear(): void {
+    this.#done?.clear();
+  }
+
   async #run(ref: ImageReference, reference: string): Promise<Resolution> {
     const client = this.#opts.clients.get(ref.domain);
     if (client === undefined) return { outcome: 'unresolved', reason: 'upstream_unavailable', message: `registry ${ref.domain} is not configured` };

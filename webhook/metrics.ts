@@ -2,7 +2,7 @@
  * The webhook's Prometheus metrics, in the style of proxy/metrics.ts. Labels are bounded: decision and reason
  * come from closed unions (AdmissionReason), registry is a configured host — never a namespace, pod or image.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdmissionReason } from './admission-rules.ts';
 
 /** `patch`: allowed with a JSONPatch; `would_deny`: audit mode let a denial through; `error`: HTTP 400. */
@@ -14,6 +14,8 @@ export class WebhookMetrics {
   readonly decisionSeconds: Histogram<'decision'>;
   readonly upstreamRequests: Counter<'registry' | 'kind' | 'status'>;
   readonly tlsReloads: Counter<'result'>;
+  readonly reloads: Counter<'kind' | 'result'>;
+  readonly reloadHealthy: Gauge<'kind'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -40,6 +42,18 @@ export class WebhookMetrics {
       name: 'pullgate_webhook_tls_reloads_total',
       help: 'Serving certificate reloads after a change on disk, by result (ok, failed).',
       labelNames: ['result'],
+      registers: [this.registry],
+    });
+    this.reloads = new Counter({
+      name: 'pullgate_config_reloads_total',
+      help: 'Hot reloads of the Notation trust policy and stores (kind=policy), by result.',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+    });
+    this.reloadHealthy = new Gauge({
+      name: 'pullgate_config_last_reload_success',
+      help: '1 when the last reload of this kind succeeded; 0 while a broken file is on disk and the last good one is in use.',
+      labelNames: ['kind'],
       registers: [this.registry],
     });
   }

@@ -5,7 +5,7 @@
  * `/mutate` with `ghcr.io` mapped onto the local registry, as their upstream e2e suite does against ghcr.io.
  */
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
@@ -154,6 +154,26 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
     t.match(bad.status?.message, new RegExp(`^pullgate: container "a" image "${escape(registry.host)}/${escape(KW_REPO)}:unsigned": ${unsigned.manifest.digest} is denied by the trust policy: `));
     t.equal(await v.metric('pullgate_admission_decisions_total', { decision: 'deny', reason: 'policy_denied' }), 2);
     t.same(await fetch(`${v.url}/readyz`).then(async (r) => [r.status, await r.text()]), [200, 'ready\n'], 'ready: the trust policy loaded');
+  });
+
+  await t.test('a trust store swapped on disk reaches the webhook without a restart', async (t) => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'pg-wh-reload-'));
+    const notation2 = writeNotationDir(dir2, {
+      version: '1.0',
+      trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }],
+    }, { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] });
+    const r = await startTestWebhook({ registries: [{ host: registry.host, endpoint: registry.url }], notation: { configDir: notation2 }, webhook: { pinning: true, timeoutMs: 10_000 }, reloadIntervalMs: 100 });
+    t.teardown(() => r.close());
+    const review = workloadReview({ containers: [{ name: 'app', image: `${registry.host}/e2e-valid-signature:v1`, imagePullPolicy: 'IfNotPresent' }] });
+    t.equal((await r.review('/mutate', review)).allowed, true, 'pinned with the e2e certificate trusted');
+    const store = join(notation2, 'truststore/x509/ca/e2e');
+    copyFileSync(join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/new_e2e.crt'), join(store, 'new.crt'));
+    rmSync(join(store, 'e2e.crt'));
+    const deadline = Date.now() + 10_000;
+    while ((await r.metric('pullgate_config_reloads_total', { kind: 'policy', result: 'ok' })) < 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    const after = await r.review('/mutate', review);
+    t.equal(after.allowed, false, 'the same tag is denied once the store no longer trusts its signer');
+    t.match(after.status?.message, /denied by the trust policy: .*not trusted/);
   });
 });
 
