@@ -125,6 +125,11 @@ export class UpstreamClient {
         method: req.method,
         headers,
         ...(req.signal ? { signal: req.signal } : {}),
+        // undici closes the connection after every HEAD unless told otherwise (undici#258: servers that send a
+        // body anyway). Registries answer HEAD properly, and tags are resolved with a HEAD per pull: a new TCP
+        // connection each time would cost more than the resolve itself. A stray body would make the next
+        // response on that connection unparsable: an error, so a deny, never a wrong answer.
+        ...(req.method === 'HEAD' ? { reset: false } : {}),
         highWaterMark: 256 * 1024,
       });
       this.#observe(this.registry.host, req.kind, res.statusCode);
