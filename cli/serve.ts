@@ -18,6 +18,7 @@ import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
 import type { UpstreamClient } from '../proxy/upstream/client.ts';
 import { loadCredentials } from '../proxy/upstream/credentials.ts';
 import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
+import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
 import { Reloader } from './reloader.ts';
 
 export interface RunningGate {
@@ -49,7 +50,8 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     return fetcher;
   };
   const crlSource = new HttpCrlSource();
-  const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource }));
+  const ocspSource = new HttpOcspSource();
+  const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource, ocspSource }));
   let engine = await loadEngine(config.notation.configDir);
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
@@ -96,11 +98,11 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
       cut.unref();
       await mirror.close();
       clearTimeout(cut);
-      await Promise.all([crlSource.close(), closeAdmin()]);
+      await Promise.all([crlSource.close(), ocspSource.close(), closeAdmin()]);
     },
     async close() {
       reloader.stop();
-      await Promise.all([mirror.close(), crlSource.close(), closeAdmin()]);
+      await Promise.all([mirror.close(), crlSource.close(), ocspSource.close(), closeAdmin()]);
     },
   };
 }

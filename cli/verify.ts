@@ -17,6 +17,7 @@ import { fetchManifest } from '../proxy/manifest-fetch.ts';
 import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
 import { UpstreamClient } from '../proxy/upstream/client.ts';
 import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
+import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
 import { loadCredentials } from '../proxy/upstream/credentials.ts';
 
 export class VerifyUsageError extends Error {
@@ -108,9 +109,10 @@ export async function verifyCommand(config: PullgateConfig, text: string, json: 
   const credentials = await loadCredentials(config.credentials);
   const client = new UpstreamClient(registryConfig, config.upstream, credentials.get(registryConfig.host), () => {});
   const crlSource = new HttpCrlSource();
+  const ocspSource = new HttpOcspSource();
   try {
     const fetcher = upstreamArtifactFetcher(client);
-    const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => (canonicalRegistryHost(r) === parsed.registry ? fetcher : undefined), crlSource });
+    const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => (canonicalRegistryHost(r) === parsed.registry ? fetcher : undefined), crlSource, ocspSource });
     if (!state.loaded) throw new VerifyUsageError(`no usable Notation trust policy: ${state.problem}`);
     const fetched = await fetchManifest(client, parsed.repository, parsed.reference, undefined, config.upstream.manifestMaxBytes);
     if (!fetched.ok) return render({ ref, allowed: false, reason: fetched.reason, message: fetched.message }, json);
@@ -125,6 +127,6 @@ export async function verifyCommand(config: PullgateConfig, text: string, json: 
     const pinned = `${parsed.registry}/${parsed.repository}@${m.digest.text}`;
     return render({ ref, allowed: decision.allow, ...(decision.allow ? { pinned } : {}), digest: m.digest.text, mediaType: m.mediaType, reason: decision.reason, message: decision.message, decision }, json);
   } finally {
-    await Promise.allSettled([client.close(), crlSource.close()]);
+    await Promise.allSettled([client.close(), crlSource.close(), ocspSource.close()]);
   }
 }

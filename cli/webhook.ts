@@ -14,6 +14,7 @@ import { UpstreamClient } from '../proxy/upstream/client.ts';
 import { loadCredentials } from '../proxy/upstream/credentials.ts';
 import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
 import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
+import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
 import { AdmissionHandler } from '../webhook/admission-handler.ts';
 import { AdmissionRules } from '../webhook/admission-rules.ts';
 import { Exemptions } from '../webhook/exemptions.ts';
@@ -49,10 +50,11 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const clients = new Map(config.registries.map((r) => [r.host, new UpstreamClient(r, config.upstream, credentials.get(r.host), observe)]));
   const fetchers = new Map<string, ArtifactFetcher>([...clients].map(([host, client]) => [host, upstreamArtifactFetcher(client)]));
   const crlSource = new HttpCrlSource();
+  const ocspSource = new HttpOcspSource();
 
   const needsPolicy = wh.pinning || wh.verify;
   const loadEngine = async (configDir: string): Promise<PolicyEngine> =>
-    new PolicyEngine(await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ...(opts.clock ? { clock: opts.clock } : {}) }));
+    new PolicyEngine(await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) }));
   const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning and webhook.verify are off' };
   let engine = needsPolicy ? await loadEngine(config.notation.configDir) : new PolicyEngine(state);
   if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pin and verification will be denied');
@@ -89,7 +91,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   } catch (err) {
     reloader?.stop();
     await Promise.all([...clients.values()].map((c) => c.close()));
-    await crlSource.close();
+    await Promise.all([crlSource.close(), ocspSource.close()]);
     throw err;
   }
   logger.info(
@@ -116,7 +118,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
       reloader?.stop();
       await server.close();
       await Promise.all([...clients.values()].map((c) => c.close()));
-      await crlSource.close();
+      await Promise.all([crlSource.close(), ocspSource.close()]);
     },
   };
 }

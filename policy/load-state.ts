@@ -6,7 +6,7 @@
  * Broken trust stores are not fatal either: notation treats them as a verification failure of the statements
  * that use them (vectors ERRATA 1); `problems` lists them for a start-up warning.
  */
-import type { ArtifactFetcher, CrlSource } from './discovery/fetcher.ts';
+import type { ArtifactFetcher, CrlSource, OcspSource } from './discovery/fetcher.ts';
 import type { PolicyState } from './engine.ts';
 import { TrustPolicyError, type TrustStoreError } from './trust/errors.ts';
 import { loadNotationConfig } from './trust/notation-config.ts';
@@ -17,6 +17,8 @@ export interface PolicyStateDeps {
   /** Registry access for signature discovery, by registry host; undefined when pullgate does not mirror it. */
   readonly fetcherFor: (registry: string) => ArtifactFetcher | undefined;
   readonly crlSource: CrlSource;
+  /** OCSP responders, asked before CRLs (fallback); absent: revocation by CRL only. */
+  readonly ocspSource?: OcspSource;
   /** Verification clock; the system clock by default. */
   readonly clock?: () => Date;
   /** Accept symlinks that stay inside the config dir (Kubernetes ConfigMap/Secret volumes). Default true. */
@@ -39,6 +41,7 @@ export async function loadPolicyState(configDir: string, deps: PolicyStateDeps):
     trustStore: config.trustStore,
     fetcherFor: (target) => deps.fetcherFor(target.registry),
     crlSource: deps.crlSource,
+    ...(deps.ocspSource ? { ocspSource: deps.ocspSource } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   return {

@@ -45,3 +45,13 @@ export interface CrlSource {
    */
   fetchCrl(url: string, options?: { readonly refresh?: boolean }): Promise<{ readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string }>;
 }
+
+/**
+ * Sends OCSP requests for the revocation check (RFC 6960 § 4.1, Appendix A.1: HTTP POST of the DER request as
+ * `application/ocsp-request`), bounded in size and time, http/https only. The answer is the raw OCSPResponse; its
+ * verification is the caller's. `refresh`: the verifier found the answer it got stale and asks again, bypassing
+ * a cache (optional to honour, as for CRLs).
+ */
+export interface OcspSource {
+  fetchOcsp(url: string, request: Uint8Array, options?: { readonly refresh?: boolean }): Promise<{ readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string }>;
+}

@@ -6,11 +6,13 @@
  * delta CRL, whose number must be above the base's. Revoked at any distribution point → revoked; no usable CRL
  * → unknown ("revocation unavailable"). A stale CRL is asked for again once with `refresh`.
  *
- * OCSP is not implemented, by design for now: the specification prefers OCSP and falls back to CRLs when OCSP
- * gives no answer, so a certificate with both is checked by CRL (what notation does when its OCSP responder is
- * down); a certificate with only an OCSP responder gets "unknown" — inconclusive, handled per the level.
+ * OCSP first (ocsp-revocation.ts), when an OcspSource is given and the certificate names an HTTP(S) OCSP
+ * responder: the specification prefers OCSP and falls back to CRLs when OCSP gives no answer, as notation does
+ * (RevocationMethodOCSPFallbackCRL). A verified good/revoked answer decides; no answer → the CRL check below if the
+ * certificate has distribution points, else "unknown". Without an OcspSource, a certificate with both is checked
+ * by CRL and one with only an OCSP responder gets "unknown" — inconclusive, handled per the level.
  */
-import type { CrlSource } from '../discovery/fetcher.ts';
+import type { CrlSource, OcspSource } from '../discovery/fetcher.ts';
 import type { Certificate } from '../x509/certificate.ts';
 import { CrlParseError, parseCrl } from '../x509/crl.ts';
 import type { Crl } from '../x509/crl.ts';
@@ -19,6 +21,7 @@ import { deltaCrlUrl } from '../x509/extensions.ts';
 import { isSelfSigned } from '../x509/issuance.ts';
 import { combineChainResults, type CertificateRevocation, type ChainRevocation, type RevocationChecker, type RevocationCheckOptions } from './revocation-checker.ts';
 import { isoTime } from './check-outcome.ts';
+import { checkByOcsp, ocspUrls } from './ocsp-revocation.ts';
 
 /** Distribution points tried per certificate (a certificate normally lists one or two). */
 const MAX_CRL_URLS = 4;
@@ -31,11 +34,14 @@ type Fetched = { readonly ok: true; readonly crl: Crl } | { readonly ok: false; 
 
 export class CrlRevocationChecker implements RevocationChecker {
   readonly #source: CrlSource;
+  readonly #ocsp: OcspSource | undefined;
   /** Parsed CRLs by the byte array a (caching) source hands back, so a cached CRL is parsed once. */
   readonly #parsed = new WeakMap<Uint8Array, Crl>();
 
-  constructor(source: CrlSource) {
+  /** `ocspSource`: ask OCSP responders first; absent, revocation is checked by CRL only. */
+  constructor(source: CrlSource, options: { readonly ocspSource?: OcspSource } = {}) {
     this.#source = source;
+    this.#ocsp = options.ocspSource;
   }
 
   async checkChain(chain: readonly Certificate[], options: RevocationCheckOptions): Promise<ChainRevocation> {
@@ -74,12 +80,19 @@ export class CrlRevocationChecker implements RevocationChecker {
 
   async #checkCertificate(cert: Certificate, issuer: Certificate | undefined, options: RevocationCheckOptions): Promise<CertificateRevocation> {
     if (issuer === undefined || isSelfSigned(cert).issued) return { status: 'non-revokable' };
+    let ocspProblem: string | undefined;
+    if (this.#ocsp !== undefined && ocspUrls(cert).length > 0) {
+      const answer = await checkByOcsp(cert, issuer, this.#ocsp, options);
+      if (answer.status !== 'no-answer') return answer;
+      ocspProblem = answer.message;
+    }
     const urls = cert.crlDistributionPoints.filter((u) => /^https?:\/\//i.test(u)).slice(0, MAX_CRL_URLS);
     if (urls.length === 0) {
+      if (ocspProblem !== undefined) return { status: 'unknown', message: ocspProblem };
       if (cert.ocspServers.length > 0) return { status: 'unknown', message: 'the certificate names only an OCSP responder, and OCSP is not supported' };
       return { status: 'non-revokable' };
     }
-    const problems: string[] = [];
+    const problems: string[] = ocspProblem === undefined ? [] : [`${ocspProblem}; fallback to CRL`];
     let good = false;
     for (const url of urls) {
       const base = await this.#verifiedCrl(url, issuer, options.now, false);

@@ -5,5 +5,6 @@
 export { NotationVerifier, type NotationVerifierOptions } from './notation-verifier.ts';
 export { CertificateCache } from './certificate-cache.ts';
 export { CrlRevocationChecker } from './crl-revocation.ts';
+export { checkByOcsp, type OcspAnswer } from './ocsp-revocation.ts';
 export { combineChainResults, type CertificateRevocation, type ChainRevocation, type RevocationChecker, type RevocationCheckOptions } from './revocation-checker.ts';
 export { CHECK_ORDER } from './verify-signature.ts';

@@ -9,7 +9,7 @@
 import type { Decision, DecisionReason, ImageTarget, SignatureOutcome } from '../decision.ts';
 import type { SignatureVerifier } from '../engine.ts';
 import { DEFAULT_DISCOVERY_LIMITS, ReferrersSupport, discoverSignatures, type DiscoveryLimits } from '../discovery/discover.ts';
-import type { ArtifactFetcher, CrlSource } from '../discovery/fetcher.ts';
+import type { ArtifactFetcher, CrlSource, OcspSource } from '../discovery/fetcher.ts';
 import { fetchSignature, type SignatureFetchFailure } from '../discovery/signature-manifest.ts';
 import type { TrustPolicyDocument } from '../trust/trust-policy.ts';
 import type { TrustStore } from '../trust/trust-store.ts';
@@ -26,6 +26,8 @@ export interface NotationVerifierOptions {
   readonly fetcherFor: (target: ImageTarget) => ArtifactFetcher | undefined;
   /** Where CRLs come from for the default CRL revocation checkers. Without one, any CRL lookup is "unavailable". */
   readonly crlSource?: CrlSource;
+  /** Where OCSP answers come from; with one, OCSP is asked first and CRLs are the fallback. Without, CRL only. */
+  readonly ocspSource?: OcspSource;
   /** Replace the CRL checkers, per chain purpose. */
   readonly revocation?: { readonly codeSigning?: RevocationChecker; readonly timestamping?: RevocationChecker };
   /** The verification clock (default: the system clock). Read once per decision. */
@@ -65,7 +67,7 @@ export class NotationVerifier implements SignatureVerifier {
     this.#policy = options.policy;
     this.#trustStore = options.trustStore;
     this.#fetcherFor = options.fetcherFor;
-    const crl = new CrlRevocationChecker(options.crlSource ?? NO_CRL_SOURCE);
+    const crl = new CrlRevocationChecker(options.crlSource ?? NO_CRL_SOURCE, options.ocspSource ? { ocspSource: options.ocspSource } : {});
     this.#revocation = { codeSigning: options.revocation?.codeSigning ?? crl, timestamping: options.revocation?.timestamping ?? crl };
     this.#clock = options.clock ?? (() => new Date());
     this.#limits = { ...DEFAULT_DISCOVERY_LIMITS, ...options.limits };

@@ -1,8 +1,8 @@
 /**
  * X.509 primitives for Notary Project signature verification: a typed certificate view, the signing-chain
  * profile (signature-specification.md § "Certificate Requirements"), trust-store matching
- * (trust-store-trust-policy.md § "Trust Store") and CRL checking (RFC 5280 § 5, § 6.3). Pure: no I/O, no clock
- * other than the `now` passed in.
+ * (trust-store-trust-policy.md § "Trust Store"), CRL checking (RFC 5280 § 5, § 6.3) and OCSP (RFC 6960).
+ * Pure: no I/O, no clock other than the `now` passed in.
  */
 export { parseCertificate, parseCertificates } from './certificate.ts';
 export type { BundleLimits, Certificate } from './certificate.ts';
@@ -19,5 +19,7 @@ export { chainsToTrustStore, checkTrustAnchor } from './trust.ts';
 export type { TrustResult, TrustStoreType } from './trust.ts';
 export { checkCertificateAgainstCrl, CrlParseError, lookupSerial, parseCrl, verifyCrl } from './crl.ts';
 export type { Crl, CrlCheck, CrlErrorCode, CrlReason, RevocationStatus, RevokedEntry } from './crl.ts';
+export { buildOcspRequest, checkOcspResponse, MAX_OCSP_RESPONSE_BYTES, OcspError, parseOcspResponse, verifyOcspResponse } from './ocsp.ts';
+export type { BasicOcspResponse, OcspCheck, OcspCheckOptions, OcspErrorCode, OcspHash, OcspStatus } from './ocsp.ts';
 export { LIMITS, X509ParseError } from './errors.ts';
 export type { X509ErrorCode, X509Failure, X509Outcome } from './errors.ts';

@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ImageTarget } from '../../../policy/decision.ts';
-import type { CrlSource } from '../../../policy/discovery/fetcher.ts';
+import type { CrlSource, OcspSource } from '../../../policy/discovery/fetcher.ts';
 import { PolicyEngine } from '../../../policy/engine.ts';
 import { loadPolicyState } from '../../../policy/load-state.ts';
 import { digestOf } from '../../../policy/oci/digest.ts';
@@ -83,9 +83,9 @@ export function attachSignature(registry: MemoryRegistry, envelope: Uint8Array, 
 const NO_CRLS: CrlSource = { fetchCrl: async () => ({ ok: false, reason: 'no CRL server in this test' }) };
 
 /** The engine the proxy and CLI use, built by loadPolicyState from a notation config dir. */
-export async function engineFor(configDir: string, registry: MemoryRegistry, opts: { clock?: Date; crlSource?: CrlSource } = {}): Promise<PolicyEngine> {
+export async function engineFor(configDir: string, registry: MemoryRegistry, opts: { clock?: Date; crlSource?: CrlSource; ocspSource?: OcspSource } = {}): Promise<PolicyEngine> {
   const clock = opts.clock ?? FIXED_CLOCK;
-  const state = await loadPolicyState(configDir, { fetcherFor: () => registry, crlSource: opts.crlSource ?? NO_CRLS, clock: () => clock });
+  const state = await loadPolicyState(configDir, { fetcherFor: () => registry, crlSource: opts.crlSource ?? NO_CRLS, ...(opts.ocspSource ? { ocspSource: opts.ocspSource } : {}), clock: () => clock });
   return new PolicyEngine(state);
 }
 

@@ -40,6 +40,8 @@ export interface CertSpec {
   readonly rsaBits?: number;
   readonly serial?: string;
   readonly crlUrl?: string;
+  /** AIA id-ad-ocsp responder URL (RFC 5280 § 4.2.2.1). */
+  readonly ocspUrl?: string;
   /** Extra raw extensions: [oid, critical, DER value]. */
   readonly extra?: readonly (readonly [string, boolean, Uint8Array])[];
 }
@@ -84,6 +86,7 @@ function extensions(spec: CertSpec, isCa: boolean): x509.Extension[] {
   if (ku !== null) out.push(new x509.KeyUsagesExtension(ku, spec.keyUsageCritical ?? true));
   if (spec.eku) out.push(new x509.ExtendedKeyUsageExtension([...spec.eku], spec.ekuCritical ?? false));
   if (spec.crlUrl) out.push(new x509.CRLDistributionPointsExtension([spec.crlUrl]));
+  if (spec.ocspUrl) out.push(new x509.AuthorityInfoAccessExtension({ ocsp: [spec.ocspUrl] }));
   for (const [oid, critical, value] of spec.extra ?? []) out.push(new x509.Extension(oid, critical, value));
   return out;
 }
