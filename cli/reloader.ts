@@ -9,16 +9,10 @@
 import { loadConfig } from '../config/load.ts';
 import type { PullgateConfig } from '../config/types.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import type { Counter, Gauge } from 'prom-client';
+import type { ReloadMetrics } from '../proxy/shared-metrics.ts';
 import type { Logger } from '../proxy/logger.ts';
 import { loadCredentials, type CredentialStore } from '../proxy/upstream/credentials.ts';
 import { statFingerprint } from './watch-fingerprint.ts';
-
-/** `pullgate_config_reloads_total{kind,result}` and `pullgate_config_last_reload_success{kind}`. */
-export interface ReloadMetrics {
-  readonly reloads: Counter<'kind' | 'result'>;
-  readonly reloadHealthy: Gauge<'kind'>;
-}
 
 export interface ReloaderOptions {
   readonly config: PullgateConfig;

@@ -2,7 +2,8 @@
  * pullgate's Prometheus metrics (names from DESIGN.md § Observability). Labels are bounded: registry is a
  * configured host or `unconfigured`, reasons come from closed unions — never a repository, tag or digest.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics, type Gauge } from 'prom-client';
+import { reloadMetrics, upstreamRequestsCounter } from './shared-metrics.ts';
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -29,12 +30,7 @@ export class ProxyMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
-    this.upstreamRequests = new Counter({
-      name: 'pullgate_upstream_requests_total',
-      help: 'Requests pullgate sent upstream, by registry, kind and HTTP status (or "error").',
-      labelNames: ['registry', 'kind', 'status'],
-      registers: [this.registry],
-    });
+    this.upstreamRequests = upstreamRequestsCounter(this.registry);
     this.decisionCache = new Counter({
       name: 'pullgate_decision_cache_total',
       help: 'Decision cache lookups by result.',
@@ -47,17 +43,6 @@ export class ProxyMetrics {
       labelNames: ['registry'],
       registers: [this.registry],
     });
-    this.reloads = new Counter({
-      name: 'pullgate_config_reloads_total',
-      help: 'Hot reloads of the config file (kind=config) or the Notation trust policy and stores (kind=policy), by result.',
-      labelNames: ['kind', 'result'],
-      registers: [this.registry],
-    });
-    this.reloadHealthy = new Gauge({
-      name: 'pullgate_config_last_reload_success',
-      help: '1 when the last reload of this kind succeeded; 0 while a broken file is on disk and the last good one is in use.',
-      labelNames: ['kind'],
-      registers: [this.registry],
-    });
+    ({ reloads: this.reloads, reloadHealthy: this.reloadHealthy } = reloadMetrics(this.registry));
   }
 }

@@ -2,7 +2,8 @@
  * The webhook's Prometheus metrics, in the style of proxy/metrics.ts. Labels are bounded: decision and reason
  * come from closed unions (AdmissionReason), registry is a configured host — never a namespace, pod or image.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics, type Gauge } from 'prom-client';
+import { reloadMetrics, upstreamRequestsCounter } from '../proxy/shared-metrics.ts';
 import type { AdmissionReason } from './admission-rules.ts';
 
 /** `patch`: allowed with a JSONPatch; `would_deny`: audit mode let a denial through; `error`: HTTP 400. */
@@ -32,30 +33,14 @@ export class WebhookMetrics {
       buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
-    this.upstreamRequests = new Counter({
-      name: 'pullgate_upstream_requests_total',
-      help: 'Requests the webhook sent upstream to resolve and verify images, by registry, kind and HTTP status (or "error").',
-      labelNames: ['registry', 'kind', 'status'],
-      registers: [this.registry],
-    });
+    this.upstreamRequests = upstreamRequestsCounter(this.registry);
     this.tlsReloads = new Counter({
       name: 'pullgate_webhook_tls_reloads_total',
       help: 'Serving certificate reloads after a change on disk, by result (ok, failed).',
       labelNames: ['result'],
       registers: [this.registry],
     });
-    this.reloads = new Counter({
-      name: 'pullgate_config_reloads_total',
-      help: 'Hot reloads of the Notation trust policy and stores (kind=policy), by result.',
-      labelNames: ['kind', 'result'],
-      registers: [this.registry],
-    });
-    this.reloadHealthy = new Gauge({
-      name: 'pullgate_config_last_reload_success',
-      help: '1 when the last reload of this kind succeeded; 0 while a broken file is on disk and the last good one is in use.',
-      labelNames: ['kind'],
-      registers: [this.registry],
-    });
+    ({ reloads: this.reloads, reloadHealthy: this.reloadHealthy } = reloadMetrics(this.registry));
   }
 
   record(decision: AdmissionDecisionLabel, reason: AdmissionReason | 'bad_request', seconds: number): void {
