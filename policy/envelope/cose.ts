@@ -18,7 +18,7 @@ import { algorithmFromCose } from './algorithm.ts';
 import { CborTag, decodeCbor, encodeSigStructure } from './cbor.ts';
 import { EnvelopeError, malformed } from './errors.ts';
 import { LIMITS } from './limits.ts';
-import { parseSignedAttributes, type Label } from './signed-attributes.ts';
+import { parseSignedAttributes, signerInfoOf, type Label } from './signed-attributes.ts';
 import { fromEpochSeconds } from './time.ts';
 import { HEADER, MEDIA_TYPE_COSE, PAYLOAD_CONTENT_TYPE, type SignatureEnvelope } from './types.ts';
 
@@ -116,16 +116,7 @@ export function parseCoseEnvelope(bytes: Uint8Array): SignatureEnvelope {
   return {
     mediaType: MEDIA_TYPE_COSE,
     payload: { content: payload, contentType: PAYLOAD_CONTENT_TYPE },
-    signerInfo: {
-      ...signed,
-      signatureAlgorithm,
-      signature,
-      certificateChain,
-      // Informational only: never fail on its content (signature-specification.md § "Unsigned Attributes").
-      signingAgent: typeof agent === 'string' ? agent : undefined,
-      // Empty means absent, as in notation-core-go (len(TimestampSignature) == 0).
-      timestampSignature: timestamp !== undefined && timestamp.length > 0 ? timestamp : undefined,
-    },
+    signerInfo: signerInfoOf(signed, { signatureAlgorithm, signature, certificateChain, agent, timestamp }),
     signingInput: encodeSigStructure('Signature1', protectedBytes, EMPTY, payload),
   };
 }

@@ -18,7 +18,7 @@ import { decodeBase64, decodeBase64Url } from './base64.ts';
 import { EnvelopeError, malformed } from './errors.ts';
 import { isJsonObject, own, parseJsonBytes, type JsonObject } from './json.ts';
 import { LIMITS } from './limits.ts';
-import { parseSignedAttributes } from './signed-attributes.ts';
+import { parseSignedAttributes, signerInfoOf } from './signed-attributes.ts';
 import { parseRfc3339 } from './time.ts';
 import { HEADER, MEDIA_TYPE_JWS, PAYLOAD_CONTENT_TYPE, type SignatureEnvelope } from './types.ts';
 
@@ -101,16 +101,13 @@ export function parseJwsEnvelope(bytes: Uint8Array): SignatureEnvelope {
   return {
     mediaType: MEDIA_TYPE_JWS,
     payload: { content, contentType: PAYLOAD_CONTENT_TYPE },
-    signerInfo: {
-      ...signed,
+    signerInfo: signerInfoOf(signed, {
       signatureAlgorithm,
       signature,
       certificateChain,
-      // Informational only: never fail on its content (signature-specification.md § "Unsigned Attributes").
-      signingAgent: typeof agent === 'string' ? agent : undefined,
-      // Empty means absent, as in notation-core-go (len(TimestampSignature) == 0).
-      timestampSignature: timestampText ? decodeBase64(timestampText, HEADER.timestampSignature) : undefined,
-    },
+      agent,
+      timestamp: timestampText ? decodeBase64(timestampText, HEADER.timestampSignature) : undefined,
+    }),
     // The base64url alphabet is ASCII, so latin1 is the identity mapping.
     signingInput: Buffer.from(`${protectedText}.${payloadText}`, 'latin1'),
   };

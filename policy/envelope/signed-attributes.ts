@@ -18,7 +18,7 @@
  */
 import { EnvelopeError, malformed } from './errors.ts';
 import { LIMITS } from './limits.ts';
-import { HEADER, type ExtendedAttribute, type SignerInfo, type SigningScheme } from './types.ts';
+import { HEADER, type ExtendedAttribute, type SignatureAlgorithm, type SignerInfo, type SigningScheme } from './types.ts';
 
 export type Label = string | number;
 
@@ -125,4 +125,29 @@ export function parseSignedAttributes(view: ProtectedHeaderView): SignedAttribut
   return signingScheme === 'notary.x509'
     ? { ...common, signingScheme, signingTime: time }
     : { ...common, signingScheme, authenticSigningTime: time };
+}
+
+export interface UnsignedParts {
+  readonly signatureAlgorithm: SignatureAlgorithm;
+  readonly signature: Uint8Array;
+  readonly certificateChain: readonly Uint8Array[];
+  /** The signing agent as found, any type: it is informational and never fails the envelope. */
+  readonly agent: unknown;
+  readonly timestamp: Uint8Array | undefined;
+}
+
+/**
+ * The SignerInfo of either envelope format: the signed attributes plus the unsigned ones, under the same rules
+ * for both (signature-specification.md § "Unsigned Attributes": the signing agent is informational, never
+ * validated; an empty timestamp countersignature means none, as notation-core-go treats it).
+ */
+export function signerInfoOf(signed: SignedAttributes, parts: UnsignedParts): SignerInfo {
+  return {
+    ...signed,
+    signatureAlgorithm: parts.signatureAlgorithm,
+    signature: parts.signature,
+    certificateChain: parts.certificateChain,
+    signingAgent: typeof parts.agent === 'string' ? parts.agent : undefined,
+    timestampSignature: parts.timestamp !== undefined && parts.timestamp.length > 0 ? parts.timestamp : undefined,
+  };
 }
