@@ -50,6 +50,51 @@ export async function wrkRate(url: string, opts: { method: 'GET' | 'HEAD'; accep
   return { requestsPerSec: Number(m[1]), p50Ms: Number(m[2]), p99Ms: Number(m[3]), non2xx: Number(m[4]) };
 }
 
+const PACED_LUA = `
+local path = os.getenv("PACED_BODY") or ""
+if path ~= "" then
+  local f = assert(io.open(path, "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+local gap = tonumber(os.getenv("PACED_DELAY_MS"))
+delay = function() return gap end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("PACED %d %f %f %f %f %d %d\\n", summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000, e.status, e.connect + e.read + e.write + e.timeout))
+end
+`;
+
+export interface PacedResult {
+  readonly requests: number;
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly non2xx: number;
+  readonly socketErrors: number;
+}
+
+/**
+ * A fixed request rate from wrk: `connections` keep-alive connections, each sending its next request `delayMs`
+ * after the previous answer (so the rate is connections × 1000 / (delayMs + latency)). Latency runs from a
+ * request's write to its complete response, in wrk's C event loop, so the client adds microseconds, not the
+ * milliseconds a Node client adds on this machine. `bodyFile` makes it a POST of that file as JSON.
+ */
+export async function wrkPaced(url: string, opts: { bodyFile?: string; connections: number; delayMs: number; seconds: number }): Promise<PacedResult> {
+  const script = join(tmpdir(), 'pullgate-bench-paced.lua');
+  writeFileSync(script, PACED_LUA);
+  process.env.PACED_BODY = opts.bodyFile ?? '';
+  process.env.PACED_DELAY_MS = String(opts.delayMs);
+  const out = await run('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '5s', '-s', script, url], (opts.seconds + 30) * 1000);
+  const m = /PACED (\d+) (\S+) (\S+) (\S+) (\S+) (\d+) (\d+)/.exec(out);
+  if (!m) throw new Error(`unexpected wrk output: ${out}`);
+  return { requests: Number(m[1]), requestsPerSec: Number(m[2]), p50Ms: Number(m[3]), p99Ms: Number(m[4]), maxMs: Number(m[5]), non2xx: Number(m[6]), socketErrors: Number(m[7]) };
+}
+
 /** HEAD (and anything wrk cannot do) through bench/http-load.ts in a child process. */
 export async function nodeRate(url: string, opts: { method: 'GET' | 'HEAD'; accept: string; connections: number; seconds: number }): Promise<RateResult> {
   const script = new URL('./http-load.ts', import.meta.url).pathname;

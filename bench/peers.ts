@@ -1,6 +1,7 @@
 // Peers for `npm run bench`: nginx as the plain reverse-proxy baseline (REAL-PEERS §6), and
 // distribution's pull-through cache (startRegistry({ proxyRemoteUrl })) as the caching baseline.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../test/harness/ports.ts';
 import { httpProbe, makeStateDir, removeStateDir, startProcess, waitUntilReady } from '../test/harness/processes.ts';
@@ -82,4 +83,99 @@ export async function startNginx(upstreamHostPort: string, opts: { accessLog?: b
     throw err;
   }
   return { host, url, logFile, pid: proc.pid, stop };
+}
+
+/**
+ * nginx answering every request with a static 200 over TLS (`certFile`/`keyFile`): the latency floor of this
+ * machine for an HTTPS request with no application behind it, next to which the webhook's numbers are read.
+ */
+export async function startNginxTlsStatic(certFile: string, keyFile: string): Promise<NginxPeer> {
+  const prefix = makeStateDir('nginx-tls');
+  chmodSync(prefix, 0o755);
+  mkdirSync(join(prefix, 'logs'));
+  mkdirSync(join(prefix, 'tmp'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const conf = join(prefix, 'nginx.conf');
+  const p = (rel: string): string => join(prefix, rel);
+  writeFileSync(conf, `daemon off;
+worker_processes 1;
+pid ${p('nginx.pid')};
+error_log ${p('logs/error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${p('tmp/body')};
+  proxy_temp_path ${p('tmp/proxy')};
+  fastcgi_temp_path ${p('tmp/fastcgi')};
+  uwsgi_temp_path ${p('tmp/uwsgi')};
+  scgi_temp_path ${p('tmp/scgi')};
+  server {
+    listen ${host} ssl;
+    ssl_certificate ${certFile};
+    ssl_certificate_key ${keyFile};
+    keepalive_timeout 30s;
+    location / { return 200 "ok"; }
+  }
+}
+`);
+  const logFile = p('logs/error.log');
+  const proc = await startProcess({ name: `nginx tls ${host}`, command: 'nginx', args: ['-p', prefix, '-c', conf, '-e', logFile], logFile: p('logs/stdout.log') });
+  const stop = async (): Promise<void> => {
+    await proc.stop();
+    removeStateDir(prefix);
+  };
+  const url = `https://${host}`;
+  try {
+    await waitUntilReady(proc, `TLS listener ${host}`, () => canConnect(port));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host, url, logFile, pid: proc.pid, stop };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+export interface RelayPeer {
+  host: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * socat as a bare TCP relay to `upstreamHostPort` with 1 MiB read/write buffers: no HTTP, no policy, just bytes
+ * copied between two sockets by a C loop (a process per connection). It is the ceiling any userspace proxy can
+ * reach on this machine, so it says how much of the gap to "direct" is the relaying itself.
+ */
+export async function startSocatRelay(upstreamHostPort: string): Promise<RelayPeer> {
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const dir = makeStateDir('socat');
+  const proc = await startProcess({
+    name: `socat ${host}`,
+    command: 'socat',
+    args: ['-b', String(1 << 20), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:${upstreamHostPort}`],
+    logFile: join(dir, 'socat.log'),
+  });
+  const stop = async (): Promise<void> => {
+    await proc.stop();
+    removeStateDir(dir);
+  };
+  const url = `http://${host}`;
+  try {
+    await waitUntilReady(proc, `GET ${url}/v2/ = 200 via socat`, httpProbe(`${url}/v2/`));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host, url, stop };
 }

@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { startNginx, startRegistry } from './peers.ts';
+import { startNginx, startRegistry, startSocatRelay } from './peers.ts';
 import { pushLargeImage, pushTestImage, MANIFEST_ACCEPT } from '../test/harness/images.ts';
 import { join } from 'node:path';
 import { startPullgate, VECTORS } from '../test/e2e/pullgate-process.ts';
@@ -33,13 +33,20 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 function rssKiB(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const get = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return { rss: get('VmRSS'), hwm: get('VmHWM') };
 }
 
-export async function benchPullPath(opts: { seconds: number; clients: number; rounds: number; coldImages: number }): Promise<BenchRow[]> {
+/** `rounds`: downloads per curl client in one measurement; `blobRounds`: interleaved measurements per target. */
+export async function benchPullPath(opts: { seconds: number; clients: number; rounds: number; blobRounds: number; coldImages: number }): Promise<BenchRow[]> {
   const registry = await startRegistry({ quiet: true });
   const stops: (() => Promise<void>)[] = [() => registry.stop()];
   try {
@@ -59,6 +66,8 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
     stops.push(() => nginx.stop());
     const cache = await startRegistry({ proxyRemoteUrl: registry.url, quiet: true });
     stops.push(() => cache.stop());
+    const socat = await startSocatRelay(registry.host);
+    stops.push(() => socat.stop());
     // A registry front that redirects blob GETs to "storage" (here: the registry itself), as Docker Hub does.
     const redirector = createServer((req, res) => {
       res.writeHead(307, { location: `${registry.url}${req.url!.split('?')[0]}` }).end();
@@ -127,23 +136,50 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
     }
     group('manifest HEAD by tag (8 connections, node client)', headByTag, 'req/s');
 
+    // Blob throughput, interleaved: every round measures every target once, in the same order, so a slow
+    // stretch of this shared machine hits all of them alike; each target reports its median round, and its
+    // ratios are the medians of the per-round ratios (each taken between measurements seconds apart).
     const blobPath = `/v2/bench/big/blobs/${large.layer.digest}`;
     const expectBytes = large.layer.size;
-    const blob: [string, number, string?][] = [];
+    const blobTargets: [string, string][] = [
+      ...targets.map(([name, url, q]): [string, string] => [name, `${url}${blobPath}${q}`]),
+      ['bare TCP relay (socat, 1 MiB buffers; the ceiling of any proxy)', `${socat.url}${blobPath}`],
+      ['pullgate, storage redirect relayed', `${gate.url}${blobPath}?ns=${encodeURIComponent(redirectHost)}`],
+    ];
+    const perRound: number[][] = blobTargets.map(() => []);
     const rssBefore = rssKiB(gate.pid);
     let rssPeak = rssBefore.rss;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssKiB(gate.pid).rss)), 50);
-    let gateCpuPerGiB = 0;
-    for (const [name, url, q] of targets) {
-      const cpuBefore = cpuSeconds(gate.pid);
-      const r = await curlThroughput(`${url}${blobPath}${q}`, { clients: opts.clients, rounds: opts.rounds, expectBytes });
-      if (name === 'pullgate') gateCpuPerGiB = (cpuSeconds(gate.pid) - cpuBefore) / (r.bytes / 2 ** 30);
-      blob.push([name, r.mibPerSec]);
+    let gateCpu = 0;
+    let gateBytes = 0;
+    for (let round = 0; round < opts.blobRounds; round++) {
+      for (const [i, [name, url]] of blobTargets.entries()) {
+        const cpuBefore = cpuSeconds(gate.pid);
+        const r = await curlThroughput(url, { clients: opts.clients, rounds: opts.rounds, expectBytes });
+        if (name === 'pullgate') {
+          gateCpu += cpuSeconds(gate.pid) - cpuBefore;
+          gateBytes += r.bytes;
+        }
+        perRound[i]!.push(r.mibPerSec);
+      }
     }
-    const relayed = await curlThroughput(`${gate.url}${blobPath}?ns=${encodeURIComponent(redirectHost)}`, { clients: opts.clients, rounds: opts.rounds, expectBytes });
-    blob.push(['pullgate, storage redirect relayed', relayed.mibPerSec]);
     clearInterval(sampler);
-    group(`${BLOB_MIB} MiB blob GET (${opts.clients} concurrent clients)`, blob, 'MiB/s');
+    const nginxAt = blobTargets.findIndex(([name]) => name === 'nginx');
+    const blobGroup = `${BLOB_MIB} MiB blob GET (${opts.clients} concurrent clients, median of ${opts.blobRounds} interleaved rounds)`;
+    for (const [i, [target]] of blobTargets.entries()) {
+      const mine = perRound[i]!;
+      const vsDirect = median(mine.map((v, r) => v / perRound[0]![r]!));
+      const vsNginx = median(mine.map((v, r) => v / perRound[nginxAt]![r]!));
+      rows.push({
+        group: blobGroup,
+        target,
+        value: median(mine),
+        unit: 'MiB/s',
+        ratio: vsDirect,
+        note: `${i === nginxAt ? '' : `${vsNginx.toFixed(2)}× nginx; `}rounds ${mine.map((v) => v.toFixed(0)).join(' / ')} MiB/s`,
+      });
+    }
+    const gateCpuPerGiB = gateCpu / (gateBytes / 2 ** 30);
     rows.push({
       group: 'pullgate CPU cost of streaming blobs',
       target: 'CPU seconds per GiB streamed',
@@ -158,7 +194,7 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
       value: (rssPeak - rssBefore.rss) / 1024,
       unit: 'MiB',
       ratio: undefined,
-      note: `RSS before ${(rssBefore.rss / 1024).toFixed(0)} MiB, peak ${(rssPeak / 1024).toFixed(0)} MiB, while streaming ${opts.clients * opts.rounds * BLOB_MIB} MiB through it`,
+      note: `RSS before ${(rssBefore.rss / 1024).toFixed(0)} MiB, peak ${(rssPeak / 1024).toFixed(0)} MiB, while streaming ${(gateBytes / 2 ** 30).toFixed(1)} GiB through it`,
     });
     return rows;
   } finally {

@@ -30,7 +30,7 @@ function table(rows: readonly BenchRow[]): string {
 async function main(): Promise<void> {
   if (!ensureBenchPeers()) process.exit(1);
   const rows: BenchRow[] = [];
-  if (wanted('pull-path')) rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1, coldImages: 8 } : { seconds: 5, clients: 4, rounds: 2, coldImages: 8 })));
+  if (wanted('pull-path')) rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1, blobRounds: 2, coldImages: 8 } : { seconds: 5, clients: 4, rounds: 2, blobRounds: 5, coldImages: 8 })));
   if (wanted('verify')) rows.push(...(await benchVerify()));
   if (wanted('webhook')) rows.push(...(await benchWebhook()));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;

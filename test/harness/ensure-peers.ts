@@ -12,7 +12,8 @@ export const TEST_PEERS: Record<string, string> = {
   ctr: 'containerd',
   runc: 'runc',
 };
-export const BENCH_PEERS: Record<string, string> = { nginx: 'nginx' };
+/** nginx: the reverse-proxy baseline; socat: the bare byte-relay ceiling; wrk and curl: the load generators. */
+export const BENCH_PEERS: Record<string, string> = { nginx: 'nginx', socat: 'socat', wrk: 'wrk', curl: 'curl' };
 
 // sbin directories are not on every PATH (non-login root shells, npm's env), but nginx and runc live there.
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -85,7 +86,7 @@ export function ensureTestPeers(): boolean {
   return ensurePeers(TEST_PEERS, 'real-peer tests');
 }
 
-/** For `npm run bench`: the test peers plus nginx (the reverse-proxy baseline). */
+/** For `npm run bench`: the test peers plus BENCH_PEERS. */
 export function ensureBenchPeers(): boolean {
   return ensurePeers({ ...TEST_PEERS, ...BENCH_PEERS }, 'benchmarks');
 }
