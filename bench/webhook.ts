@@ -1,9 +1,11 @@
 /**
  * Admission latency (issue 6): `pullgate webhook` as its own process over HTTPS on loopback, at a fixed request
- * rate on keep-alive connections, as the apiserver holds them. The review is a 5-container Pod; "warm" means
- * the process, the connections and the resolution cache are warm (a discarded warm-up run precedes each
- * measurement). The client is wrk: its C event loop adds microseconds, where a Node client on this machine
- * adds milliseconds of its own to the tail (the apiserver's Go client is closer to wrk). Target: p99 ≤ 2 ms.
+ * rate on several HTTP/1.1 keep-alive connections, as the apiserver holds them (it speaks HTTP/1.1 to admission
+ * webhooks and opens a connection per concurrent review: kubernetes/kubernetes#82090). The review is a
+ * 5-container Pod; "warm" means the process, the connections and the resolution cache are warm (a discarded
+ * warm-up run precedes each measurement). The client is wrk: its C event loop adds microseconds, where a Node
+ * client on this machine adds milliseconds of its own to the tail (the apiserver's Go client is closer to
+ * wrk). Target: p99 ≤ 2 ms.
  *
  * Rows, interleaved over ROUNDS rounds so a noisy stretch of this shared machine hits all of them alike, each
  * reported as its median round (every round in the note):
