@@ -11,9 +11,8 @@ import { mirrorUrl } from './hosts.ts';
 import { readContainerdWiring } from './doctor/containerd-config.ts';
 import { checkRegistryHosts } from './doctor/hosts-check.ts';
 import { ok, problem, type Finding } from './doctor/findings.ts';
+import { DOCTOR_USAGE } from './usage.ts';
 
-export const DOCTOR_USAGE = `  doctor  [--config FILE] [--containerd-config PATH] [--certs-dir DIR] [--host-root DIR] [--json]
-                                           check this node's containerd wiring (exit 0 ok, 1 problems, 2 usage)`;
 
 export interface DoctorOptions {
   readonly configFile: string | undefined;

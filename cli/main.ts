@@ -5,31 +5,12 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/fields.ts';
-import { serveCommand } from './serve.ts';
-import { verifyCommand, VerifyUsageError } from './verify.ts';
-import { webhookCommand } from './webhook.ts';
-import { TlsFilesError } from '../webhook/tls-reloader.ts';
-import { hostsCommand, restoreCommand } from './hosts.ts';
-import { doctorCommand, DOCTOR_USAGE } from './doctor.ts';
 import { TrustPolicyError, TrustStoreError } from '../policy/trust/errors.ts';
 import { CredentialsError } from '../proxy/upstream/credentials.ts';
+import { TlsFilesError } from '../webhook/tls-files-error.ts';
+import { USAGE, UsageError } from './usage.ts';
 
-const USAGE = `usage: pullgate <command> [options]
-
-commands:
-  serve   [--config FILE]                  run the registry mirror (+ admin listener with /metrics /healthz /readyz)
-  hosts   [--config FILE] --dir DIR [--default]
-                                           write fail-closed containerd hosts.toml files for every configured registry
-  hosts   --dir DIR --restore              uninstall: put back the hosts.toml files pullgate replaced, remove its own
-${DOCTOR_USAGE}
-  verify  [--config FILE] [--json] REF     resolve and verify one image as the mirror would
-  webhook [--config FILE]                  run the admission webhook
-
-Without --config, built-in defaults are used (listen 127.0.0.1:5050, docker.io, notation config in
-$XDG_CONFIG_HOME/notation).`;
-
-export class UsageError extends Error {}
-
+// Each command's module is imported when that command runs (see cli/usage.ts for why).
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -40,12 +21,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'serve': {
         const { values } = parse(rest, { config: { type: 'string' } });
+        const { serveCommand } = await import('./serve.ts');
         await serveCommand(await loadConfig(values.config as string | undefined));
         return -1; // keeps running
       }
       case 'hosts': {
         const { values } = parse(rest, { config: { type: 'string' }, dir: { type: 'string' }, default: { type: 'boolean' }, restore: { type: 'boolean' } });
         if (typeof values.dir !== 'string') throw new UsageError('hosts: --dir DIR is required (containerd\'s config_path, e.g. /etc/containerd/certs.d)');
+        const { hostsCommand, restoreCommand } = await import('./hosts.ts');
         if (values.restore === true) {
           for (const r of await restoreCommand(values.dir)) process.stdout.write(`${r.registry}: ${r.result}\n`);
           return 0;
@@ -54,16 +37,20 @@ export async function main(argv: readonly string[]): Promise<number> {
         for (const r of results) process.stdout.write(`${r.registry}: ${r.result}\n`);
         return 0;
       }
-      case 'doctor':
+      case 'doctor': {
+        const { doctorCommand } = await import('./doctor.ts');
         return await doctorCommand(rest);
+      }
       case 'webhook': {
         const { values } = parse(rest, { config: { type: 'string' } });
+        const { webhookCommand } = await import('./webhook.ts');
         await webhookCommand(await loadConfig(values.config as string | undefined));
         return -1; // keeps running
       }
       case 'verify': {
         const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
         if (positionals.length !== 1) throw new UsageError('verify: exactly one image reference is required, e.g. pullgate verify registry.example/app:v1');
+        const { verifyCommand } = await import('./verify.ts');
         const out = await verifyCommand(await loadConfig(values.config), positionals[0]!, values.json === true);
         process.stdout.write(out.stdout);
         process.stderr.write(out.stderr);
@@ -73,7 +60,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof VerifyUsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`pullgate: ${(err as Error).message}\n`);
       return 2;
     }

@@ -19,8 +19,10 @@ import { UpstreamClient } from '../proxy/upstream/client.ts';
 import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
 import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
 import { loadCredentials } from '../proxy/upstream/credentials.ts';
+import { UsageError } from './usage.ts';
 
-export class VerifyUsageError extends Error {
+/** A bad reference or an unusable trust policy: exit 2, like any usage error. */
+export class VerifyUsageError extends UsageError {
   override readonly name = 'VerifyUsageError';
 }
 

@@ -12,6 +12,7 @@
 import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from '../proxy/logger.ts';
+import { TlsFilesError } from './tls-files-error.ts';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -25,14 +26,6 @@ export interface KeyPair {
 
 /** Options every secure context gets (initial and reloaded alike). */
 export const TLS_OPTIONS = { minVersion: 'TLSv1.2' } as const;
-
-export class TlsFilesError extends Error {
-  readonly code = 'TLS_FILES_INVALID' as const;
-  constructor(message: string) {
-    super(message);
-    this.name = 'TlsFilesError';
-  }
-}
 
 /** Reads and checks a pair (the key must match the certificate); throws TlsFilesError naming the files. */
 export async function readKeyPair(files: TlsFiles): Promise<KeyPair> {
