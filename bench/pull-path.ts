@@ -26,6 +26,8 @@ export interface BenchRow {
 }
 
 const BLOB_MIB = 64;
+/** Signed images decided one at a time through the gate (cold decide latency). */
+const SERIAL_COLD = 16;
 
 /** utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
 function cpuSeconds(pid: number): number {
@@ -57,7 +59,8 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
     const signer = e2eSigner();
     await signInRegistry(registry.url, 'bench/app', { mediaType: MEDIA.manifest, digest: small.manifest.digest, size: small.manifest.size }, signer);
     const cold = [];
-    for (let i = 0; i <= opts.coldImages; i++) {
+    // One to warm the process up, coldImages decided at once, then SERIAL_COLD decided one at a time.
+    for (let i = 0; i <= opts.coldImages + SERIAL_COLD; i++) {
       const img = await pushTestImage(registry.url, `bench/cold${i}`, 'v1', `cold image ${i}`);
       await signInRegistry(registry.url, `bench/cold${i}`, { mediaType: MEDIA.manifest, digest: img.manifest.digest, size: img.manifest.size }, signer);
       cold.push(img);
@@ -103,7 +106,9 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
     // containerd resolves; the gate fetches the manifest, discovers, fetches and verifies the signature).
     // The first decision of a new process also pays for JIT compilation and the trust store's first use: warm
     // the process up with one image, then measure images nobody asked for yet.
-    const [warmup, ...measured] = cold;
+    const [warmup, ...rest] = cold;
+    const measured = rest.slice(0, opts.coldImages);
+    const serial = rest.slice(opts.coldImages);
     await fetch(`${gate.url}/v2/${warmup!.repo}/manifests/v1${ns}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } });
     const coldLatencies = await Promise.all(measured.map(async (img) => {
       const started = performance.now();
@@ -119,6 +124,31 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
       unit: 'ms p50',
       ratio: undefined,
       note: `max ${coldLatencies.at(-1)!.toFixed(1)} ms; resolve + signature discovery (2.8: referrers 404 → tag index) + envelope fetch + verify`,
+    });
+    // One at a time, as a node pulling a new image sees it: the HEAD by tag containerd sends, answered only after
+    // the digest's manifest and signature were fetched and verified. The baseline is the same HEAD direct.
+    const headOnce = async (base: string, repo: string, q: string): Promise<number> => {
+      const started = performance.now();
+      const res = await fetch(`${base}/v2/${repo}/manifests/v1${q}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } });
+      if (res.status !== 200) throw new Error(`HEAD ${repo} via ${base}: ${res.status}`);
+      return performance.now() - started;
+    };
+    const directHeads: number[] = [];
+    const serialCold: number[] = [];
+    for (const img of serial) {
+      serialCold.push(await headOnce(gate.url, img.repo, ns));
+      directHeads.push(await headOnce(registry.url, img.repo, ''));
+    }
+    const directP50 = median(directHeads);
+    const serialGroup = `cold decide through the gate, ${serial.length} signed images one at a time`;
+    rows.push({ group: serialGroup, target: 'baseline: HEAD by tag direct (one round trip)', value: directP50, unit: 'ms p50', ratio: undefined, note: `max ${Math.max(...directHeads).toFixed(1)} ms` });
+    rows.push({
+      group: serialGroup,
+      target: 'pullgate HEAD by tag → verified digest',
+      value: median(serialCold),
+      unit: 'ms p50',
+      ratio: undefined,
+      note: `max ${Math.max(...serialCold).toFixed(1)} ms; ${(median(serialCold) / directP50).toFixed(1)} round trips' worth: HEAD, then manifest GET alongside discovery (referrers probe, tag index), signature manifest, envelope`,
     });
 
     const digestPath = `/v2/bench/app/manifests/${small.manifest.digest}`;

@@ -13,9 +13,18 @@ export interface StatementLookup {
   statementFor(scope: string): { readonly name: string; readonly level: VerificationLevelName } | undefined;
 }
 
+/** What a decision is about, before the manifest's bytes are in hand: enough to look up its signatures. */
+export type DecisionSubject = Pick<ImageTarget, 'registry' | 'repository' | 'digest'>;
+
 /** Verifies the signatures of a target under a named statement; provided by the verification layer. */
 export interface SignatureVerifier {
   verify(target: ImageTarget, statement: string): Promise<Decision>;
+  /**
+   * Starts the work of a coming verify() that needs only the subject (signature discovery), so it overlaps the
+   * caller's fetch of the manifest. Never throws and never decides anything: verify() still checks every
+   * signature against the bytes it is given.
+   */
+  prepare?(subject: DecisionSubject, statement: string): void;
 }
 
 export interface StoreProblem {
@@ -42,6 +51,18 @@ export class PolicyEngine {
   /** Trust stores the policy names that could not be used (each makes its statements fail authenticity). */
   get problems(): readonly StoreProblem[] {
     return this.#state.loaded ? (this.#state.problems ?? []) : [];
+  }
+
+  /**
+   * Called with the digest before its manifest is fetched, when a decide() for it will follow: a statement that
+   * verifies signatures starts discovering them now (one registry round trip fewer on a cold decision).
+   */
+  prepare(subject: DecisionSubject): void {
+    const state = this.#state;
+    if (!state.loaded || state.verifier?.prepare === undefined) return;
+    const statement = state.policy.statementFor(`${subject.registry}/${subject.repository}`);
+    if (statement === undefined || statement.level === 'skip') return;
+    state.verifier.prepare(subject, statement.name);
   }
 
   async decide(target: ImageTarget): Promise<Decision> {

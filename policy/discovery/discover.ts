@@ -100,7 +100,7 @@ export class ReferrersSupport {
 }
 
 /** Lists the Notary Project signature manifests of `target` (see file comment). Never throws. */
-export async function discoverSignatures(fetcher: ArtifactFetcher, target: ImageTarget, limits: DiscoveryLimits = DEFAULT_DISCOVERY_LIMITS, support?: ReferrersSupport): Promise<Discovery> {
+export async function discoverSignatures(fetcher: ArtifactFetcher, target: Pick<ImageTarget, 'repository' | 'digest'>, limits: DiscoveryLimits = DEFAULT_DISCOVERY_LIMITS, support?: ReferrersSupport): Promise<Discovery> {
   const repository = target.repository;
   const subject = target.digest.text;
   const found = new Collector(limits.maxSignatures);

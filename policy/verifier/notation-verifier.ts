@@ -7,7 +7,7 @@
  * never "no signature".
  */
 import type { Decision, DecisionReason, ImageTarget, SignatureOutcome } from '../decision.ts';
-import type { SignatureVerifier } from '../engine.ts';
+import type { DecisionSubject, SignatureVerifier } from '../engine.ts';
 import { DEFAULT_DISCOVERY_LIMITS, ReferrersSupport, discoverSignatures, type DiscoveryLimits } from '../discovery/discover.ts';
 import type { ArtifactFetcher, CrlSource, OcspSource } from '../discovery/fetcher.ts';
 import { fetchSignature, type SignatureFetchFailure } from '../discovery/signature-manifest.ts';
@@ -15,6 +15,7 @@ import type { TrustPolicyDocument } from '../trust/trust-policy.ts';
 import type { TrustStore } from '../trust/trust-store.ts';
 import { CertificateCache } from './certificate-cache.ts';
 import { CrlRevocationChecker } from './crl-revocation.ts';
+import { PreparedDiscoveries } from './prepared-discoveries.ts';
 import type { RevocationChecker } from './revocation-checker.ts';
 import { reasonForFetch, verdict } from './verdict.ts';
 import { verifySignature, type PipelineOutcome, type VerificationContext } from './verify-signature.ts';
@@ -23,7 +24,7 @@ export interface NotationVerifierOptions {
   readonly policy: TrustPolicyDocument;
   readonly trustStore: TrustStore;
   /** The registry access for a target (its registry's upstream client); undefined: not configured → deny. */
-  readonly fetcherFor: (target: ImageTarget) => ArtifactFetcher | undefined;
+  readonly fetcherFor: (target: Pick<ImageTarget, 'registry'>) => ArtifactFetcher | undefined;
   /** Where CRLs come from for the default CRL revocation checkers. Without one, any CRL lookup is "unavailable". */
   readonly crlSource?: CrlSource;
   /** Where OCSP answers come from; with one, OCSP is asked first and CRLs are the fallback. Without, CRL only. */
@@ -55,13 +56,14 @@ function unfetched(f: SignatureFetchFailure): SignatureOutcome {
 export class NotationVerifier implements SignatureVerifier {
   readonly #policy: TrustPolicyDocument;
   readonly #trustStore: TrustStore;
-  readonly #fetcherFor: (target: ImageTarget) => ArtifactFetcher | undefined;
+  readonly #fetcherFor: (target: Pick<ImageTarget, 'registry'>) => ArtifactFetcher | undefined;
   readonly #revocation: VerificationContext['revocation'];
   readonly #clock: () => Date;
   readonly #limits: DiscoveryLimits;
   readonly #timeoutMs: number;
   readonly #certificates: CertificateCache;
   readonly #referrers = new ReferrersSupport();
+  readonly #prepared = new PreparedDiscoveries();
 
   constructor(options: NotationVerifierOptions) {
     this.#policy = options.policy;
@@ -73,6 +75,17 @@ export class NotationVerifier implements SignatureVerifier {
     this.#limits = { ...DEFAULT_DISCOVERY_LIMITS, ...options.limits };
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#certificates = options.certificates ?? new CertificateCache();
+  }
+
+  /** Starts discovering the subject's signatures for a verify() that is about to follow (engine.ts). */
+  prepare(subject: DecisionSubject, statementName: string): void {
+    try {
+      const fetcher = this.#fetcherFor(subject);
+      if (fetcher === undefined) return;
+      this.#prepared.start(subject, statementName, () => discoverSignatures(fetcher, subject, this.#limits, this.#referrers));
+    } catch {
+      // Preparing is an optimisation: whatever goes wrong here, verify() discovers on its own.
+    }
   }
 
   async verify(target: ImageTarget, statementName: string): Promise<Decision> {
@@ -98,7 +111,7 @@ export class NotationVerifier implements SignatureVerifier {
     const fetcher = this.#fetcherFor(target);
     if (fetcher === undefined) return deny('upstream_unavailable', `registry ${target.registry} is not configured`, statement.name);
 
-    const found = await discoverSignatures(fetcher, target, this.#limits, this.#referrers);
+    const found = await (this.#prepared.take(target, statement.name) ?? discoverSignatures(fetcher, target, this.#limits, this.#referrers));
     if (!found.ok) return deny(reasonForFetch(found.code), `signature lookup failed: ${found.message}`, statement.name);
 
     const ctx: VerificationContext = { target, statement, trustStore: this.#trustStore, certificates: this.#certificates, now: this.#clock(), revocation: this.#revocation };
