@@ -35,7 +35,11 @@ export class PreparedDiscoveries {
     const now = this.#now();
     this.#prune(now);
     if (this.#entries.has(key) || this.#entries.size >= this.#maxEntries) return;
-    this.#entries.set(key, { discovery: discover(), expires: now + this.#ttlMs });
+    const discovery = discover();
+    // discoverSignatures reports failures as values; should one still reject, an entry nobody takes must not
+    // become an unhandled rejection (which ends the process). Whoever takes it still sees the rejection.
+    discovery.catch(() => {});
+    this.#entries.set(key, { discovery, expires: now + this.#ttlMs });
   }
 
   /** The pending discovery for this subject and statement, removed from the store; undefined when none. */
@@ -57,7 +61,7 @@ export class PreparedDiscoveries {
 }
 
 function keyOf(subject: DecisionSubject, statement: string): string {
-  // The statement is part of the key: a policy reload between prepare and verify must not hand a discovery
-  // started for one statement to another (the lists are the same today, the rule keeps it obviously so).
+  // The statement is part of the key, so an entry can only serve the verification it was started for (a policy
+  // reload builds a new verifier, and with it an empty store).
   return `${statement}\n${subject.registry}/${subject.repository}@${subject.digest.text}`;
 }

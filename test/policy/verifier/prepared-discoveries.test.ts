@@ -69,3 +69,16 @@ t.test('PolicyEngine.prepare: only statements that verify, only with a verifier 
   t.doesNotThrow(() => new PolicyEngine({ loaded: true, policy, verifier: { verify: verifier.verify } }).prepare(subject('a')), 'a verifier without prepare');
   t.doesNotThrow(() => new PolicyEngine({ loaded: false, problem: 'none' }).prepare(subject('a')), 'no policy');
 });
+
+t.test('a discovery that rejects and is never taken does not become an unhandled rejection', async (t) => {
+  const store = new PreparedDiscoveries({ ttlMs: 10 });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  store.start(subject('d'), 's', () => Promise.reject(new Error('boom')));
+  store.start(subject('e'), 's', () => Promise.reject(new Error('taken')));
+  await t.rejects(store.take(subject('e'), 's')!, /taken/, 'whoever takes it still sees the rejection');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(unhandled, []);
+});
