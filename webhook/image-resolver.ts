@@ -88,6 +88,9 @@ export class ImageResolver {
         ? undefined
         : { kind: 'digest' as const, digest: { algorithm: d.algorithm, hex: d.hex, text: d.text } satisfies Digest };
     if (manifestRef === undefined) return { outcome: 'unresolved', reason: 'unsupported_digest', message: 'pullgate verifies sha256 and sha512 digests only' };
+    // A pinned digest is known before its manifest is: its signature lookup can run alongside the fetch, as in
+    // the gate (PolicyEngine.prepare). A tag is only resolved by the fetch itself.
+    if (manifestRef.kind === 'digest') this.#opts.engine().prepare({ registry: ref.domain, repository: ref.path, digest: manifestRef.digest });
     const fetched = await fetchManifest(client, ref.path, manifestRef, undefined, this.#opts.manifestMaxBytes, signal);
     if (!fetched.ok) {
       if (signal.aborted) return { outcome: 'unresolved', reason: 'timeout', message: `resolving took longer than ${this.#opts.timeoutMs} ms` };

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { buildConfig } from '../../config/load.ts';
 import type { Decision, ImageTarget } from '../../policy/decision.ts';
-import type { PolicyEngine } from '../../policy/engine.ts';
+import type { DecisionSubject, PolicyEngine } from '../../policy/engine.ts';
 import { UpstreamClient } from '../../proxy/upstream/client.ts';
 import { ImageResolver } from '../../webhook/image-resolver.ts';
 import { parseImageReference } from '../../webhook/image-reference.ts';
@@ -18,8 +18,10 @@ const DIGEST = `sha256:${createHash('sha256').update(MANIFEST).digest('hex')}`;
 
 t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) => {
   let hits = 0;
+  const events: string[] = [];
   const upstream = createServer((req, res) => {
     hits++;
+    events.push(`fetch ${req.url}`);
     if (req.url === '/v2/app/manifests/v1' || req.url === `/v2/app/manifests/${DIGEST}`) {
       setTimeout(() => res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': DIGEST }).end(MANIFEST), 30);
     } else res.writeHead(404).end();
@@ -34,12 +36,15 @@ t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) =
   let decisions = 0;
   let verdict: Decision | Error = { allow: true, reason: 'verified', message: 'ok', statement: 's', checks: [] };
   const seen: ImageTarget[] = [];
-  const engine = { decide: async (target: ImageTarget) => {
-    decisions++;
-    seen.push(target);
-    if (verdict instanceof Error) throw verdict;
-    return verdict;
-  } } as unknown as PolicyEngine;
+  const engine = {
+    decide: async (target: ImageTarget) => {
+      decisions++;
+      seen.push(target);
+      if (verdict instanceof Error) throw verdict;
+      return verdict;
+    },
+    prepare: (subject: DecisionSubject) => void events.push(`prepare ${subject.registry}/${subject.repository}@${subject.digest.text}`),
+  } as unknown as PolicyEngine;
   const errors: unknown[] = [];
   const make = (cacheTtlMs: number) => new ImageResolver({ clients: new Map([[host, client]]), engine: () => engine, manifestMaxBytes: 1 << 20, cacheTtlMs, timeoutMs: 2000, onEngineError: (e) => errors.push(e) });
   const ref = parseImageReference(`${host}/app:v1`);
@@ -52,9 +57,11 @@ t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) =
   t.match(seen[0], { registry: host, repository: 'app', reference: 'v1', digest: { text: DIGEST }, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: MANIFEST.length });
   await r.resolve(ref, true);
   t.equal(hits, 1, 'cached');
+  t.notOk(events.some((e) => e.startsWith('prepare')), 'a tag is resolved by its fetch: nothing to prepare');
   const byDigest = await r.resolve(parseImageReference(`${host}/app:v1@${DIGEST}`), true);
   t.equal(byDigest.outcome, 'allowed');
   t.equal(seen[1]?.reference, DIGEST, 'tag+digest is decided by digest');
+  t.same(events.slice(-2), [`prepare ${host}/app@${DIGEST}`, `fetch /v2/app/manifests/${DIGEST}`], 'a digest is prepared before its manifest is fetched');
 
   const dry = make(60_000);
   await dry.resolve(ref, false);
