@@ -1,8 +1,10 @@
 /**
  * Pull-path benchmarks (issue 3): the registry direct vs through pullgate vs nginx vs distribution's
- * pull-through cache, in one run on one machine, reported as ratios to direct. Manifest GET by digest and HEAD
- * by tag with wrk; 64 MiB blob throughput with concurrent curl clients; a redirecting upstream whose storage
- * redirect pullgate relays; pullgate's RSS sampled while it streams.
+ * pull-through cache, in one run on one machine, reported as ratios to direct. Cold decisions through the gate
+ * (eight at once, then one at a time); manifest GET by digest with wrk and HEAD by tag with a keep-alive Node
+ * client; 64 MiB blob throughput with concurrent curl clients in interleaved rounds, with socat as the bare-relay
+ * ceiling and a redirecting upstream whose storage redirect pullgate relays; pullgate's CPU and RSS while it
+ * streams.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
