@@ -37,7 +37,8 @@ const DELAY_MS = 20;
 /**
  * The same reviews at higher rates (4, 2 ms between answers: ~850 and ~1,600 requests/s). On this machine
  * latency falls as the rate rises: between sparse requests the cores idle and the next request finds caches
- * and branch predictors cold (a handler that takes 15 µs in a hot loop takes 40–50 µs, 0.3 ms at p99, at 200 req/s).
+ * and branch predictors cold (a handler that takes 15 µs in a hot loop takes 40–50 µs, 0.3 ms at p99, at
+ * 200 req/s).
  */
 const BUSY_DELAYS_MS = [4, 2];
 const WARMUP_S = 1;
