@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criPullImage, criReady } from './cri.ts';
 import type { CriPullResult } from './cri.ts';
-import { makeStateDir, removeStateDir, runCommand, socketProbe, startProcess, waitUntilReady } from './processes.ts';
+import { makeStateDir, runCommand, socketProbe, startReadyPeer } from './processes.ts';
 import type { CommandResult } from './processes.ts';
 
 export type { CriPullResult } from './cri.ts';
@@ -75,18 +75,10 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
   writeFileSync(configFile, configToml(dir, certsDir));
   const socket = join(dir, 'containerd.sock');
   const logFile = join(dir, 'containerd.log');
-  const proc = await startProcess({ name: 'containerd', command: 'containerd', args: ['--config', configFile], logFile });
-  const stop = async (): Promise<void> => {
-    await proc.stop();
-    removeStateDir(dir);
-  };
-  try {
-    await waitUntilReady(proc, `socket ${socket}`, socketProbe(socket));
-    await waitUntilReady(proc, 'CRI plugin ready', () => criReady(socket));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { proc, stop } = await startReadyPeer({ name: 'containerd', command: 'containerd', args: ['--config', configFile], logFile }, dir, [
+    [`socket ${socket}`, socketProbe(socket)],
+    ['CRI plugin ready', () => criReady(socket)],
+  ]);
 
   const ctr = (args: string[], timeoutMs = 60000): Promise<CommandResult> =>
     runCommand('ctr', ['--address', socket, ...args], timeoutMs);

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -176,11 +176,45 @@ export function httpProbe(url: string, expectStatus = 200): () => Promise<boolea
 
 /** True when a unix socket accepts a connection. */
 export function socketProbe(path: string): () => Promise<boolean> {
-  return () => new Promise((resolve) => {
-    const sock = connect(path);
+  return () => connects(() => connect(path));
+}
+
+/** True when a TCP port on loopback accepts a connection (a TLS listener, before any HTTP can be asked). */
+export function tcpProbe(port: number, host = '127.0.0.1'): () => Promise<boolean> {
+  return () => connects(() => connect({ host, port }));
+}
+
+function connects(open: () => Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = open();
     sock.once('connect', () => { sock.destroy(); resolve(true); });
     sock.once('error', () => resolve(false));
   });
+}
+
+export interface ReadyPeer {
+  readonly proc: PeerProcess;
+  /** Stops the process and removes its state directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * startProcess, then each readiness check in order. A peer that never gets ready is stopped and its state
+ * directory removed before the error is rethrown, so a failed start leaves nothing behind.
+ */
+export async function startReadyPeer(opts: StartProcessOptions, stateDir: string, checks: readonly (readonly [what: string, probe: () => Promise<boolean>])[]): Promise<ReadyPeer> {
+  const proc = await startProcess(opts);
+  const stop = async (): Promise<void> => {
+    await proc.stop();
+    removeStateDir(stateDir);
+  };
+  try {
+    for (const [what, probe] of checks) await waitUntilReady(proc, what, probe);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, stop };
 }
 
 export interface CommandResult { code: number; stdout: string; stderr: string; timedOut: boolean }

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { httpProbe, makeStateDir, removeStateDir, startProcess, waitUntilReady } from './processes.ts';
+import { httpProbe, makeStateDir, startReadyPeer } from './processes.ts';
 
 export interface RegistryOptions {
   /** Run as distribution's pull-through cache of this upstream (e.g. another RegistryPeer's url). */
@@ -87,20 +87,12 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, configYaml(host, join(dir, 'data'), opts));
   const logFile = join(dir, 'registry.log');
-  const proc = await startProcess({
-    name: `docker-registry ${host}`, command: 'docker-registry', args: ['serve', configFile], logFile,
-  });
   const url = `http://${host}`;
-  const stop = async (): Promise<void> => {
-    await proc.stop();
-    removeStateDir(dir);
-  };
-  try {
-    await waitUntilReady(proc, `GET ${url}/v2/ = 200`, httpProbe(`${url}/v2/`));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { proc, stop } = await startReadyPeer(
+    { name: `docker-registry ${host}`, command: 'docker-registry', args: ['serve', configFile], logFile },
+    dir,
+    [[`GET ${url}/v2/ = 200`, httpProbe(`${url}/v2/`)]],
+  );
   return {
     host, url, logFile, pid: proc.pid, stop,
     async accessLog() {
