@@ -13,7 +13,7 @@ import type { TrustStore } from '../trust/trust-store.ts';
 import { checkAuthenticTimestamp } from './authentic-timestamp.ts';
 import { checkAuthenticity } from './authenticity.ts';
 import type { CertificateCache } from './certificate-cache.ts';
-import type { CheckOutcome } from './check-outcome.ts';
+import { inconclusive, type CheckOutcome } from './check-outcome.ts';
 import { checkExpiry } from './expiry.ts';
 import { checkIntegrity } from './integrity.ts';
 import { checkRevocation } from './revocation.ts';
@@ -84,6 +84,16 @@ export async function verifySignature(sig: FetchedSignature, ctx: VerificationCo
   if (!(await run('trustedIdentity', actions.authenticity, () => checkTrustedIdentity(material, ctx.statement)))) return done();
   if (!(await run('expiry', actions.expiry, () => checkExpiry(material, ctx.now)))) return done();
   if (!(await run('authenticTimestamp', actions.authenticTimestamp, () => checkAuthenticTimestamp({ ...input, tsaRevocation: ctx.revocation.timestamping })))) return done();
-  await run('revocation', actions.revocation, () => checkRevocation(material, ctx.revocation.codeSigning, ctx.now));
+  // The CRL and OCSP URLs come from the signer's certificates. When the chain did not verify to the trust store
+  // (a failure `audit` or an `override` only logs), those URLs are the sender's choice: fetching them would let
+  // anyone who can push a signature make every node send requests wherever they like (blind SSRF). Revocation of
+  // an unauthenticated chain means nothing anyway, so it is inconclusive without a request. A chain that names no
+  // URL still runs the check, which then needs no network ("non-revokable", as notation-go reports it).
+  const authentic = checks.find((c) => c.check === 'authenticity')?.result === 'passed';
+  const namesUrls = material.chain.some((c) => c.crlDistributionPoints.length > 0 || c.ocspServers.length > 0);
+  await run('revocation', actions.revocation, () => (authentic || !namesUrls
+    ? checkRevocation(material, ctx.revocation.codeSigning, ctx.now)
+    : inconclusive('revocation_inconclusive', 'revocation not checked: the certificate chain is not trusted',
+      'revocation was not checked because the certificate chain did not verify against the trust store (no request is made to URLs an untrusted certificate names)')));
   return done();
 }

@@ -140,3 +140,41 @@ t.test('a chain made here: leaf revoked for keyCompromise, CRL on loopback', asy
   const ok = await (await engineFor(dir, registry, { crlSource: fresh })).decide(targetOf(registry, 'localhost:5000', 'gen', 'v1'));
   t.ok(ok.allow, ok.message);
 });
+
+t.test('an untrusted chain never makes the gate fetch its CRL (no blind SSRF under audit or a logged authenticity)', async (t) => {
+  const server = await startCrlServer();
+  t.teardown(() => server.close());
+  const attacker = await makeChain({
+    leaf: { cn: 'Attacker Leaf', serial: '0a77', eku: ['1.3.6.1.5.5.7.3.3'], crlUrl: `${server.url}/attacker-chosen.crl` },
+    intermediates: [{ cn: 'Attacker Intermediate' }],
+  });
+  const trusted = await makeChain({ leaf: { cn: 'Trusted Leaf', serial: '01', eku: ['1.3.6.1.5.5.7.3.3'] }, intermediates: [] });
+  server.files.set('/attacker-chosen.crl', await makeCrl({ issuer: attacker.issued[1]!, entries: [] }));
+  const registry = MemoryRegistry.fromLayout(E2E_LAYOUT);
+  const subject = registry.resolve('v1');
+  const descriptor = { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length };
+  const { KeyObject } = await import('node:crypto');
+  attachSignature(registry, signJws(targetPayload(descriptor), KeyObject.from(attacker.issued[0]!.keys.privateKey), attacker.chain), 'application/jose+json', descriptor);
+  const decide = async (level: string, override?: Record<string, string>) => {
+    const dir = notationDir(t, { policy: policy(level, override), stores: { 'ca:crl': [trusted.chain.at(-1)!] } });
+    return (await engineFor(dir, registry, { crlSource: new LoopbackCrlSource((u) => u) })).decide(targetOf(registry, 'localhost:5000', 'ssrf', 'v1'));
+  };
+
+  const audit = await decide('audit');
+  t.ok(audit.allow, 'audit serves (and logs) the untrusted signature');
+  t.same(audit.checks.find((c) => c.check === 'authenticity')?.result, 'failed');
+  t.same(audit.checks.find((c) => c.check === 'revocation')?.result, 'inconclusive', 'revocation not run for an untrusted chain');
+  t.same(server.requests, [], 'no request to the URL the untrusted certificate names');
+
+  // strict with authenticity only logged: revocation stays enforced, and an unchecked chain cannot pass it.
+  const logged = await decide('strict', { authenticity: 'log' });
+  t.notOk(logged.allow, 'an unauthenticated chain never passes an enforced revocation check');
+  t.equal(logged.reason, 'revocation_inconclusive');
+  t.same(server.requests, [], 'still no request');
+
+  // Control: once the chain is trusted, the same CRL URL is fetched (so the assertions above can fail).
+  const dir = notationDir(t, { policy: policy('audit'), stores: { 'ca:crl': [attacker.chain.at(-1)!] } });
+  const ok = await (await engineFor(dir, registry, { crlSource: new LoopbackCrlSource((u) => u) })).decide(targetOf(registry, 'localhost:5000', 'ssrf', 'v1'));
+  t.ok(ok.allow, ok.message);
+  t.same(server.requests, ['/attacker-chosen.crl'], 'a trusted chain has its CRL checked');
+});
