@@ -1,12 +1,12 @@
 /**
  * Day-two operations with real peers (issue 7): the trust policy, the trust store and the config file are
  * hot-reloaded without a restart — a broken file keeps the last good one — and SIGTERM lets an in-flight blob
- * finish before the process exits 0.
+ * finish before the process exits 0, with `/readyz` answering 503 while it drains (README § Shutdown).
  */
 import t from 'tap';
 import { copyFileSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRegistry } from '../harness/registry.ts';
@@ -94,37 +94,70 @@ t.test('hot reload: policy, trust store and config change under a running gate',
   t.ok((await fetch(`${gate.adminUrl}/healthz`)).ok, 'never restarted');
 });
 
-t.test('SIGTERM: in-flight blob finishes, new connections are refused, exit 0', async (t) => {
+t.test('SIGTERM: an in-flight blob finishes, /readyz says 503 meanwhile, new connections are refused, exit 0', async (t) => {
   const registry = await startRegistry();
   t.teardown(() => registry.stop());
-  const blob = await pushLargeBlob(registry.url, 'test/big', 16 * 1024 * 1024);
+  // 64 MiB: more than every buffer between the gate and a reader that stopped reading can hold (loopback
+  // tcp_rmem max 32 MiB + tcp_wmem max 4 MiB + stream buffers), so the gate cannot finish the body while the
+  // reader below is paused. The download is in flight by construction, not by luck.
+  const blob = await pushLargeBlob(registry.url, 'test/big', 64 * 1024 * 1024);
   const gate = await startPullgate({
     registries: [{ host: registry.host, endpoint: registry.url }],
     trustPolicy: { version: '1.0', trustPolicies: [{ name: 'open', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] },
-    extra: { shutdownGraceMs: 15_000 },
+    extra: { shutdownGraceMs: 60_000 },
   });
   t.teardown(() => gate.stop());
+  const readyz = async () => {
+    const r = await fetch(`${gate.adminUrl}/readyz`);
+    return { status: r.status, body: await r.text() };
+  };
+  // Both blob paths (splice and undici) count a body's bytes once it is fully written: 0 means not finished.
+  const gateBlobBytes = () => gate.metric('pullgate_blob_bytes_total', { registry: registry.host });
+  t.equal((await readyz()).status, 200, 'ready before SIGTERM');
+
   const hash = createHash('sha256');
   let received = 0;
+  let ended = false;
+  let resumed = false;
+  let response: IncomingMessage | undefined;
   const download = new Promise<void>((resolve, reject) => {
     const req = request(`${gate.url}/v2/test/big/blobs/${blob.digest}?ns=${registry.host}`, { agent: false }, (res) => {
+      response = res;
       res.on('data', (chunk: Buffer) => {
         hash.update(chunk);
         received += chunk.length;
-        // A slow reader: the download is still running when SIGTERM arrives.
-        res.pause();
-        setTimeout(() => res.resume(), 2);
+        // Stop reading after the first chunk (backpressure up to the gate) until the drain has been observed.
+        if (!resumed) res.pause();
       });
-      res.on('end', resolve);
+      res.on('end', () => {
+        ended = true;
+        resolve();
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
     req.end();
   });
-  await until('download under way', async () => received > 0);
+  await until('first bytes of the blob', async () => received > 0);
+  t.equal(response?.statusCode, 200, 'the blob is being served');
+  t.equal(await gateBlobBytes(), 0, 'the gate has not finished the body');
+
   process.kill(gate.pid, 'SIGTERM');
-  await sleep(200);
-  await t.rejects(fetch(`${gate.url}/v2/`), 'new connections are refused while draining');
+  await until('/readyz 503', async () => (await readyz()).status === 503);
+  const during = await readyz();
+  t.equal(during.status, 503, '/readyz answers 503 during the drain');
+  t.match(during.body, /shutting down/, 'and says why');
+  // Still in flight after SIGTERM, hence when it was sent: the reader has part of the blob, no end, and the
+  // gate has not finished writing it.
+  t.ok(received < blob.size, `the reader has ${received} of ${blob.size} bytes`);
+  t.notOk(ended, 'the response has not ended');
+  t.equal(await gateBlobBytes(), 0, 'the gate is still sending the body');
+  await until('new connections refused', () => fetch(`${gate.url}/v2/`).then(() => false, () => true));
+  t.pass('new connections are refused while draining');
+  t.equal(await Promise.race([gate.exited, Promise.resolve('running')]), 'running', 'the process waits for the in-flight blob');
+
+  resumed = true;
+  response!.resume();
   await download;
   t.equal(received, blob.size, 'the in-flight blob finished');
   t.equal(`sha256:${hash.digest('hex')}`, blob.digest, 'intact');
