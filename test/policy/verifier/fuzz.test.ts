@@ -1,7 +1,8 @@
 // Property tests through the whole verifier (fast-check): whatever is done to a validly signed image's envelope
 // or signature manifest, decide() never throws, always answers, and never allows unless what the signature
 // covers is exactly what was signed — the mutation touched only unsigned parts (JWS JSON whitespace,
-// unsigned headers such as the signing agent).
+// unsigned headers such as the signing agent). Each property starts with its positive control: the unmutated
+// signature is allowed by the same engine, so an engine that denied everything would fail.
 import t from 'tap';
 import fc from 'fast-check';
 import { parseEnvelope } from '../../../policy/envelope/index.ts';
@@ -63,6 +64,13 @@ t.test('mutated envelopes never verify unless the signed bytes are intact', asyn
     const dir = notationDir(t, { policy: { version: '1.0', trustPolicies: [{ name: 'f', registryScopes: ['*'], signatureVerification: { level: 'audit' }, trustStores: ['ca:f'], trustedIdentities: ['*'] }] }, stores: { 'ca:f': [cert.certificate] } });
     let current = registry;
     const engine: PolicyEngine = await engineWith(dir, registry, { fetcherFor: () => current });
+    // Positive control: the unmutated signature verifies with this very engine, so every "deny" below is the
+    // mutation's doing — an engine that denied everything would fail here instead of passing the property.
+    current = image().registry;
+    attachSignature(current, original, mediaType, descriptor);
+    const control = await engine.decide(targetOf(current, 'fuzz.example', 'app', 'v1'));
+    t.equal(control.allow, true, `${mediaType}: the unmutated signature is allowed`);
+    t.equal(control.reason, 'verified', `${mediaType}: because it verified (${control.message})`);
     let allowed = 0;
     await fc.assert(
       fc.asyncProperty(mutation, async (m) => {
@@ -91,6 +99,17 @@ t.test('mutated signature manifests never make a foreign signature verify', asyn
   const manifest = Buffer.from(JSON.stringify(signatureManifest({ digest, size: envelope.length, mediaType: 'application/jose+json' }, descriptor)));
   const dir = notationDir(t, { policy: { version: '1.0', trustPolicies: [{ name: 'f', registryScopes: ['*'], signatureVerification: { level: 'permissive' }, trustStores: ['ca:f'], trustedIdentities: ['*'] }] }, stores: { 'ca:f': [cert.certificate] } });
   const engine = await engineFor(dir, registry);
+  // Positive control: the same manifest shape around a signature by the trusted key verifies with this engine,
+  // so the property's "no allow" is about the foreign key, not a manifest the engine could never accept.
+  {
+    const own = image();
+    const trusted = signJws(targetPayload(own.descriptor), cert.privateKey, cert.chain);
+    const envelopeDigest = own.registry.putBlob(trusted);
+    own.registry.putManifest(Buffer.from(JSON.stringify(signatureManifest({ digest: envelopeDigest, size: trusted.length, mediaType: 'application/jose+json' }, own.descriptor))));
+    const control = await (await engineFor(dir, own.registry)).decide(targetOf(own.registry, 'fuzz.example', 'app', 'v1'));
+    t.equal(control.allow, true, 'the trusted signature in the same manifest shape is allowed');
+    t.equal(control.reason, 'verified', `because it verified (${control.message})`);
+  }
   await fc.assert(
     fc.asyncProperty(mutation, async (m) => {
       for (const [d] of [...registry.manifests].filter(([, v]) => v.doc['subject'] !== undefined)) registry.manifests.delete(d);
