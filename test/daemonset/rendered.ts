@@ -8,7 +8,7 @@ import path from 'node:path';
 import { kubectlKustomize, renderKustomization, type K8sObject } from './kustomize.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const TARGETS = ['daemonset', 'daemonset/overlays/pinning', 'daemonset/overlays/audit', 'daemonset/monitoring', 'daemonset/uninstall'] as const;
+export const TARGETS = ['daemonset', 'daemonset/overlays/pinning', 'daemonset/overlays/audit', 'daemonset/monitoring', 'daemonset/uninstall', 'daemonset/network-policy'] as const;
 export type Target = (typeof TARGETS)[number];
 
 const cache = new Map<string, K8sObject[]>();
