@@ -1,7 +1,8 @@
 /**
  * Renders daemonset/ the way `kubectl kustomize` does, for the subset of kustomize the manifests use, so the
- * tests run where kubectl is not installed. Where kubectl is installed (this machine image ships it), the
- * tests render with both and require identical objects, so this renderer cannot drift from real kustomize.
+ * tests run where no usable kubectl is installed. Where one is (kubectlStatus), the tests render with both and
+ * require identical objects, so this renderer cannot drift from real kustomize; where none is, render.test.ts
+ * says why and counts each comparison it could not make as a skip.
  * Anything outside the subset throws: a renderer that silently skipped a field would test the wrong YAML.
  *
  * Subset: resources (files, directories), generatorOptions {disableNameSuffixHash: true, labels},
@@ -9,7 +10,7 @@
  * images {name, newName, newTag, digest}, patches (inline JSON6902 with a target).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
@@ -142,9 +143,52 @@ function applyOp(doc: Record<string, any>, op: { op: string; path: string; value
   }
 }
 
-/** `kubectl kustomize DIR` when kubectl is on PATH, else undefined. */
+/** Is there a kubectl whose `kubectl kustomize` the tests can compare with, and if not, why not. */
+export type KubectlStatus = { usable: true; file: string; version: string } | { usable: false; reason: string };
+
+// Debian 12's only kubectl is kubernetes-client 1.20, which embeds kustomize v2.0.3: it rejects directories in
+// `resources`, inline `patches` and generator `options`, all of which daemonset/ uses. kubectl 1.21 moved to
+// kustomize v4 (kubernetes CHANGELOG-1.21), the oldest we accept; there is no newer Debian package to install.
+const MIN_MINOR = 21;
+let status: KubectlStatus | undefined;
+
+/** Decided once per process: the kubectl that execFileSync finds on PATH, asked for its own version. */
+export function kubectlStatus(): KubectlStatus {
+  status ??= probeKubectl();
+  return status;
+}
+
+function probeKubectl(): KubectlStatus {
+  const file = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, 'kubectl')).find((f) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (file === undefined) return { usable: false, reason: 'kubectl is not on PATH (no Debian 12 package provides a kubectl with kustomize >= v4)' };
+  let info: { clientVersion?: { major?: string; minor?: string; gitVersion?: string }; kustomizeVersion?: string };
+  try {
+    info = JSON.parse(execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] }));
+  } catch (err) {
+    return { usable: false, reason: `${file} version --client failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const version = info.clientVersion?.gitVersion ?? 'unknown';
+  const minor = Number.parseInt(info.clientVersion?.minor ?? '', 10);
+  if (info.clientVersion?.major !== '1' || !(minor >= MIN_MINOR)) {
+    return { usable: false, reason: `${file} is kubectl ${version}; kubectl kustomize needs kubectl >= 1.${MIN_MINOR} (kustomize >= v4) for daemonset/` };
+  }
+  return { usable: true, file, version: `${version}${info.kustomizeVersion !== undefined ? `, kustomize ${info.kustomizeVersion}` : ''}` };
+}
+
+/**
+ * `kubectl kustomize DIR` when a usable kubectl is installed (kubectlStatus), else undefined. A usable kubectl
+ * that fails to render throws: that is a broken kustomization, not a missing tool.
+ */
 export function kubectlKustomize(dir: string): K8sObject[] | undefined {
-  if (!['/usr/bin/kubectl', '/usr/local/bin/kubectl'].some((p) => existsSync(p)) && !(process.env.PATH ?? '').split(':').some((p) => existsSync(path.join(p, 'kubectl')))) return undefined;
+  const kubectl = kubectlStatus();
+  if (!kubectl.usable) return undefined;
   const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
   return parseAllDocuments(out).map((d) => d.toJS() as K8sObject).filter((o) => o !== null);
 }

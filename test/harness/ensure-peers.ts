@@ -5,12 +5,18 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** Binary -> Debian package that provides it. runc comes with containerd but is checked on its own. */
+/**
+ * Binary -> Debian package that provides it, for every command a test starts or calls (held complete by
+ * test/harness/external-commands.test.ts). runc comes with containerd but is checked on its own; nginx is the
+ * harness's reverse-proxy peer (test/harness/peers.test.ts); openssl makes test certificates and answers OCSP.
+ */
 export const TEST_PEERS: Record<string, string> = {
   'docker-registry': 'docker-registry',
   containerd: 'containerd',
   ctr: 'containerd',
   runc: 'runc',
+  nginx: 'nginx',
+  openssl: 'openssl',
 };
 /** nginx: the reverse-proxy baseline; socat: the bare byte-relay ceiling; wrk and curl: the load generators. */
 export const BENCH_PEERS: Record<string, string> = { nginx: 'nginx', socat: 'socat', wrk: 'wrk', curl: 'curl' };
@@ -81,7 +87,7 @@ export function ensurePeers(peers: Record<string, string>, purpose: string): boo
   return true;
 }
 
-/** For the tests: docker-registry, containerd, ctr, runc. */
+/** For the tests: TEST_PEERS. */
 export function ensureTestPeers(): boolean {
   return ensurePeers(TEST_PEERS, 'real-peer tests');
 }
