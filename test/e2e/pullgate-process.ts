@@ -35,7 +35,7 @@ export interface PullgateProcess {
 }
 
 export interface PullgateSetup {
-  readonly registries: readonly { host: string; endpoint: string; blobRedirects?: string }[];
+  readonly registries: readonly { host: string; endpoint: string; blobRedirects?: string; caFile?: string }[];
   readonly trustPolicy: unknown;
   readonly trustStores?: TrustStoreFiles;
   readonly extra?: Record<string, unknown>;

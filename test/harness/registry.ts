@@ -1,15 +1,36 @@
 // Debian's distribution 2.8 registry (`docker-registry serve`) on a free loopback port, with fresh
-// storage per start. Optionally a pull-through cache of another registry (proxyRemoteUrl).
+// storage per start. Optionally a pull-through cache of another registry (proxyRemoteUrl), HTTPS
+// (http.tls), Basic auth (auth.htpasswd), a storage root shared with another instance, and the `redirect`
+// storage middleware (blob GETs answer 307 to a storage host).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { httpProbe, makeStateDir, startReadyPeer } from './processes.ts';
+import { httpProbe, makeStateDir, startReadyPeer, tcpProbe } from './processes.ts';
 
 export interface RegistryOptions {
   /** Run as distribution's pull-through cache of this upstream (e.g. another RegistryPeer's url). */
   proxyRemoteUrl?: string;
   /** Error-level logging and no access log: logging costs ~15% throughput (REAL-PEERS §1). */
   quiet?: boolean;
+  /**
+   * Filesystem storage root to use instead of a fresh one. Two instances over one root serve the same content
+   * (distribution keeps no state outside its storage but caches), so a plain instance can take the pushes for an
+   * instance that requires TLS or credentials. The caller owns (and removes) the directory.
+   */
+  storageRoot?: string;
+  /** Serve HTTPS with this PEM certificate and key (distribution's `http.tls`); `url` is then https://. */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * Require Basic credentials from this htpasswd file (distribution's `auth.htpasswd`; 2.8 accepts bcrypt
+   * entries only). GET /v2/ then answers 401, which is what readiness waits for.
+   */
+  htpasswdFile?: string;
+  /**
+   * distribution's `redirect` storage middleware: blob GETs and HEADs answer 307 to
+   * `<scheme>://<host of this URL>/docker/registry/v2/blobs/sha256/<2 hex>/<hex>/data`, the blob's path in the
+   * storage root (2.8 keeps only the scheme and host of `baseurl`).
+   */
+  redirectBaseUrl?: string;
 }
 
 export interface AccessLogEntry {
@@ -31,6 +52,8 @@ export interface RegistryPeer {
   url: string;
   logFile: string;
   pid: number;
+  /** The filesystem storage root (`storage.filesystem.rootdirectory`). */
+  dataDir: string;
   /** Every access-log line so far, oldest first. Throws for quiet registries (no access log). */
   accessLog(): Promise<AccessLogEntry[]>;
   stop(): Promise<void>;
@@ -65,9 +88,16 @@ function configYaml(addr: string, dataDir: string, opts: RegistryOptions): strin
       filesystem: { rootdirectory: dataDir },
       delete: { enabled: true },
     },
-    http: { addr, secret: 'pullgate-test-only-secret' },
+    http: {
+      addr, secret: 'pullgate-test-only-secret',
+      ...(opts.tls === undefined ? {} : { tls: { certificate: opts.tls.certFile, key: opts.tls.keyFile } }),
+    },
   };
   if (opts.proxyRemoteUrl !== undefined) config.proxy = { remoteurl: opts.proxyRemoteUrl };
+  if (opts.htpasswdFile !== undefined) config.auth = { htpasswd: { realm: 'pullgate-test', path: opts.htpasswdFile } };
+  if (opts.redirectBaseUrl !== undefined) {
+    config.middleware = { storage: [{ name: 'redirect', options: { baseurl: opts.redirectBaseUrl } }] };
+  }
   return JSON.stringify(config, null, 2) + '\n';
 }
 
@@ -85,16 +115,24 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, configYaml(host, join(dir, 'data'), opts));
+  const dataDir = opts.storageRoot ?? join(dir, 'data');
+  await writeFile(configFile, configYaml(host, dataDir, opts));
   const logFile = join(dir, 'registry.log');
-  const url = `http://${host}`;
+  const url = `${opts.tls === undefined ? 'http' : 'https'}://${host}`;
+  // Over TLS an HTTP probe would need the caller's CA: an accepted connection is enough (a refused config
+  // ends the process, which waitUntilReady reports with the log).
+  const ready: [string, () => Promise<boolean>] = opts.tls !== undefined
+    ? [`TLS listener on ${host}`, tcpProbe(port)]
+    : opts.htpasswdFile !== undefined
+      ? [`GET ${url}/v2/ = 401`, httpProbe(`${url}/v2/`, 401)]
+      : [`GET ${url}/v2/ = 200`, httpProbe(`${url}/v2/`)];
   const { proc, stop } = await startReadyPeer(
     { name: `docker-registry ${host}`, command: 'docker-registry', args: ['serve', configFile], logFile },
     dir,
-    [[`GET ${url}/v2/ = 200`, httpProbe(`${url}/v2/`)]],
+    [ready],
   );
   return {
-    host, url, logFile, pid: proc.pid, stop,
+    host, url, logFile, pid: proc.pid, dataDir, stop,
     async accessLog() {
       if (opts.quiet) throw new Error(`registry ${host} was started quiet: its access log is disabled`);
       return parseAccessLog(await readFile(logFile, 'utf8'));
