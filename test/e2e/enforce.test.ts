@@ -13,7 +13,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
 import { startContainerd } from '../harness/containerd.ts';
-import { pushOciLayout, pushTestImage, pushTestIndex, putManifest, MEDIA } from '../harness/images.ts';
+import { pushOciLayout, pushTestImage, pushTestIndex, putManifest, sha256Digest, MEDIA } from '../harness/images.ts';
 import { startPullgate, VECTORS } from './pullgate-process.ts';
 import { e2eSigner, signInRegistry, addToReferrersTag } from './sign-and-push.ts';
 
@@ -21,6 +21,10 @@ const LAYOUTS = join(VECTORS, 'notation/test/e2e/testdata/registry/oci_layout');
 const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
 const VALID_SIGNATURE_MANIFEST = 'sha256:90ceaff260d657d797c408ac73564a9c7bb9d86055877c2a811f0e63b8c6524f';
+/** The image e2e-valid-signature signs, and the JWS envelope layer of its signature manifest (from the layout). */
+const VALID_SUBJECT = 'sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';
+const VALID_ENVELOPE = { mediaType: 'application/jose+json', digest: 'sha256:c9af07e038b2b1a463e648986ad7273157511ffeba0b689f33e5472bae471f50', size: 2070 };
+const EMPTY_JSON = { digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 };
 
 t.test('enforcement with real signatures, real registry, real containerd', async (t) => {
   const registry = await startRegistry();
@@ -123,12 +127,39 @@ t.test('enforcement with real signatures, real registry, real containerd', async
     t.match(again.stderr, /no signature/i);
   });
 
-  await t.test('replay: a valid signature listed for another image does not make it pullable', async (t) => {
+  await t.test('replay: a valid signature listed for, or rebound to, another image is denied as signature_invalid', async (t) => {
+    const denials = (digest: string) => gate.logLines().filter((l) => l.digest === digest && l.decision === 'deny');
+    const invalidBefore = await gate.metric('pullgate_pull_decisions_total', { decision: 'deny', reason: 'signature_invalid' });
+    // 1. The valid signature manifest (subject: the signed image) listed in the victim's referrers tag.
     const victim = await pushTestImage(registry.url, 'e2e/valid', 'victim', 'not what was signed');
     await addToReferrersTag(registry.url, 'e2e/valid', victim.manifest.digest, { mediaType: MEDIA.manifest, digest: VALID_SIGNATURE_MANIFEST, size: 728, artifactType: 'application/vnd.cncf.notary.signature' });
     const pull = await containerd.ctrPull(victim.ref);
     t.not(pull.code, 0, 'replayed signature: denied');
-    t.match(pull.stderr, /denied: pullgate/);
+    t.match(pull.stderr, new RegExp(`denied: pullgate: .*: signature verification failed: signature manifest ${VALID_SIGNATURE_MANIFEST} has subject ${VALID_SUBJECT}, not ${victim.manifest.digest}`), 'because its subject is another image');
+    t.ok(denials(victim.manifest.digest).length > 0, 'the denial is logged');
+    t.same([...new Set(denials(victim.manifest.digest).map((l) => l.reason))], ['signature_invalid'], 'with reason signature_invalid');
+    const afterListing = await gate.metric('pullgate_pull_decisions_total', { decision: 'deny', reason: 'signature_invalid' });
+    t.ok(afterListing > invalidBefore, 'counted under reason="signature_invalid"');
+
+    // 2. The valid envelope rebound: a new signature manifest whose subject is the victim, carrying the envelope
+    // signed for the other image. Only the payload's targetArtifact can catch this one.
+    const rebound = await pushTestImage(registry.url, 'e2e/valid', 'rebound', 'also not what was signed');
+    const subject = { mediaType: MEDIA.manifest, digest: rebound.manifest.digest, size: rebound.manifest.size };
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA.manifest,
+      config: { mediaType: 'application/vnd.cncf.notary.signature', digest: EMPTY_JSON.digest, size: EMPTY_JSON.size },
+      layers: [VALID_ENVELOPE],
+      subject,
+    }));
+    const sigDigest = await putManifest(registry.url, 'e2e/valid', sha256Digest(manifest), manifest, MEDIA.manifest);
+    await addToReferrersTag(registry.url, 'e2e/valid', rebound.manifest.digest, { mediaType: MEDIA.manifest, digest: sigDigest, size: manifest.length, artifactType: 'application/vnd.cncf.notary.signature' });
+    const pull2 = await containerd.ctrPull(rebound.ref);
+    t.not(pull2.code, 0, 'rebound envelope: denied');
+    t.match(pull2.stderr, new RegExp(`denied: pullgate: .*: signature verification failed: the signature is for ${VALID_SUBJECT}, not ${rebound.manifest.digest}`), 'because the signed payload names another image');
+    t.ok(denials(rebound.manifest.digest).length > 0, 'the denial is logged');
+    t.same([...new Set(denials(rebound.manifest.digest).map((l) => l.reason))], ['signature_invalid'], 'with reason signature_invalid');
+    t.ok((await gate.metric('pullgate_pull_decisions_total', { decision: 'deny', reason: 'signature_invalid' })) > afterListing, 'counted under reason="signature_invalid"');
   });
 
   await t.test('audit mode serves the unsigned image and counts it as would_deny', async (t) => {
