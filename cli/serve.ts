@@ -10,6 +10,7 @@ import { formatHostPort } from '../config/fields.ts';
 import type { ArtifactFetcher } from '../policy/discovery/fetcher.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
+import { ColdDecisions, coldDecisionLimits } from '../policy/verifier/cold-decisions.ts';
 import { createAdminServer } from '../proxy/admin.ts';
 import { createLogger, type Logger } from '../proxy/logger.ts';
 import { ProxyMetrics } from '../proxy/metrics.ts';
@@ -51,7 +52,9 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   };
   const crlSource = new HttpCrlSource();
   const ocspSource = new HttpOcspSource();
-  const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource, ocspSource }));
+  // One cap on cold decisions for the process, whatever policy generation runs them (issue 12.5).
+  const coldDecisions = new ColdDecisions(coldDecisionLimits(config.upstream));
+  const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource, ocspSource, coldDecisions }));
   let engine = await loadEngine(config.notation.configDir);
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
@@ -76,7 +79,10 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     applyEngine: (next) => {
       engine = next;
     },
-    applyConfig: (next, nextCredentials) => mirror.reconfigure(next, nextCredentials),
+    applyConfig: (next, nextCredentials) => {
+      coldDecisions.configure(coldDecisionLimits(next.upstream));
+      mirror.reconfigure(next, nextCredentials);
+    },
   });
   await reloader.start();
   logger.info(

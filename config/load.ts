@@ -99,6 +99,15 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       bodyTimeoutMs: upstream?.optionalInt('bodyTimeoutMs', 1, 600_000) ?? 30_000,
       manifestMaxBytes: upstream?.optionalInt('manifestMaxBytes', 1024, 4 * 1024 * 1024) ?? 4 * 1024 * 1024,
       connections: upstream?.optionalInt('connections', 1, 1024) ?? 64,
+      manifestTimeoutMs: upstream?.optionalInt('manifestTimeoutMs', 100, 600_000) ?? 30_000,
+      // The smallest legitimate decision makes 4 requests (referrers API, tag schema, one signature manifest,
+      // its envelope) and reads a few KiB; the defaults (policy/discovery/decision-budget.ts) let notation's own
+      // bound of 50 signatures finish and stop 50 envelopes of 32 MiB.
+      decisionMaxRequests: upstream?.optionalInt('decisionMaxRequests', 4, 10_000) ?? 128,
+      decisionMaxBytes: upstream?.optionalInt('decisionMaxBytes', 64 * 1024, 4 * 1024 * 1024 * 1024) ?? 64 * 1024 * 1024,
+      coldDecisions: upstream?.optionalInt('coldDecisions', 1, 1024) ?? 16,
+      coldDecisionQueue: upstream?.optionalInt('coldDecisionQueue', 0, 100_000) ?? 256,
+      coldDecisionWaitMs: upstream?.optionalInt('coldDecisionWaitMs', 0, 600_000) ?? 10_000,
     },
     cache: {
       allowTtlMs: cache?.optionalInt('allowTtlMs', 0, 24 * 3600_000) ?? 5 * 60_000,

@@ -38,6 +38,20 @@ export interface UpstreamLimits {
   readonly manifestMaxBytes: number;
   /** Connections kept per upstream origin. */
   readonly connections: number;
+  // Bounds on the work one pull can cause (README § Security-relevant limits). Always set by load.ts; optional
+  // here so code that builds limits by hand (tests, tools) gets the built-in defaults.
+  /** Overall deadline for the gate's manifest GET, however the bytes trickle in (default 30 s). */
+  readonly manifestTimeoutMs?: number;
+  /** Upstream requests one decision may make for signatures (referrers, signature manifests, envelopes). */
+  readonly decisionMaxRequests?: number;
+  /** Bytes one decision may read for signatures. */
+  readonly decisionMaxBytes?: number;
+  /** Cold decisions (ones that fetch signatures) running at once, in the whole process. */
+  readonly coldDecisions?: number;
+  /** Cold decisions waiting for a slot, at most; more are denied at once (`gate_busy`). */
+  readonly coldDecisionQueue?: number;
+  /** How long a cold decision waits for a slot before it is denied (`gate_busy`). */
+  readonly coldDecisionWaitMs?: number;
 }
 
 /** The verified-decision cache (DESIGN § Pull path rules). */

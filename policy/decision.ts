@@ -45,7 +45,10 @@ export type DecisionReason =
   | 'upstream_denied'
   | 'upstream_invalid'
   | 'verification_timeout'
-  | 'verification_error';
+  | 'verification_error'
+  // The decision's own bounds (README § Security-relevant limits), not a property of the image:
+  | 'budget_exceeded' // more upstream requests or bytes than one decision may spend (upstream.decisionMax*)
+  | 'gate_busy'; // every cold-decision slot taken and no room within upstream.coldDecisionWaitMs
 
 export type CheckName = 'integrity' | 'authenticity' | 'authenticTimestamp' | 'expiry' | 'revocation' | 'trustedIdentity';
 export type CheckAction = 'enforce' | 'log' | 'skip';

@@ -11,6 +11,7 @@ import type { PolicyState } from './engine.ts';
 import { TrustPolicyError, type TrustStoreError } from './trust/errors.ts';
 import { loadNotationConfig } from './trust/notation-config.ts';
 import { statementFor } from './trust/trust-policy.ts';
+import type { ColdDecisions } from './verifier/cold-decisions.ts';
 import { NotationVerifier } from './verifier/notation-verifier.ts';
 
 export interface PolicyStateDeps {
@@ -23,6 +24,8 @@ export interface PolicyStateDeps {
   readonly clock?: () => Date;
   /** Accept symlinks that stay inside the config dir (Kubernetes ConfigMap/Secret volumes). Default true. */
   readonly allowSymlinks?: boolean;
+  /** The process-wide cap on cold decisions, shared by every policy generation; absent: one per verifier. */
+  readonly coldDecisions?: ColdDecisions;
 }
 
 export type LoadedPolicyState = PolicyState & { readonly fingerprint?: string; readonly problems?: readonly TrustStoreError[] };
@@ -43,6 +46,7 @@ export async function loadPolicyState(configDir: string, deps: PolicyStateDeps):
     crlSource: deps.crlSource,
     ...(deps.ocspSource ? { ocspSource: deps.ocspSource } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.coldDecisions ? { coldDecisions: deps.coldDecisions } : {}),
   });
   return {
     loaded: true,

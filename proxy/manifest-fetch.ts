@@ -2,6 +2,9 @@
  * Fetch one manifest upstream and turn it into verified-to-digest bytes, or a typed failure. The bytes are
  * capped (4 MiB by default), hashed, and checked against the digest that was asked for (by-digest requests) or
  * the digest the upstream claims (by-tag requests) before anything else looks at them (DESIGN § Pull path).
+ * The whole GET has a deadline (`upstream.manifestTimeoutMs`): undici's bodyTimeout only bounds the pause
+ * between two chunks, so an upstream dripping one byte every few seconds would otherwise hold the decision (and
+ * everyone joined to it) for as long as it likes.
  */
 import { digestOf, parseDigest, type Digest } from '../policy/oci/digest.ts';
 import { discard, readCapped } from './upstream/body.ts';
@@ -35,6 +38,9 @@ export type ManifestFetch =
   | { readonly ok: true; readonly manifest: FetchedManifest }
   | { readonly ok: false; readonly reason: FetchFailureReason; readonly message: string };
 
+/** Default for `upstream.manifestTimeoutMs` when the client's limits name none. */
+export const DEFAULT_MANIFEST_TIMEOUT_MS = 30_000;
+
 export async function fetchManifest(
   client: UpstreamClient,
   repository: string,
@@ -43,9 +49,43 @@ export async function fetchManifest(
   maxBytes: number,
   signal?: AbortSignal,
 ): Promise<ManifestFetch> {
+  const timeoutMs = client.limits.manifestTimeoutMs ?? DEFAULT_MANIFEST_TIMEOUT_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(abortAtDeadline, timeoutMs, deadline);
+  // Either the caller's signal or the deadline ends the request and the body read (undici destroys the body).
+  const onCallerAbort = signal === undefined ? undefined : () => deadline.abort(signal.reason);
+  if (signal !== undefined) {
+    if (signal.aborted) deadline.abort(signal.reason);
+    else signal.addEventListener('abort', onCallerAbort!, { once: true });
+  }
+  try {
+    return await fetchWithin(client, repository, reference, accept, maxBytes, deadline.signal, timeoutMs);
+  } finally {
+    clearTimeout(timer);
+    if (onCallerAbort !== undefined) signal!.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+function abortAtDeadline(deadline: AbortController): void {
+  deadline.abort(DEADLINE);
+}
+
+/** The deadline's abort reason, told apart from a caller's. */
+const DEADLINE = Symbol('manifest deadline');
+
+async function fetchWithin(
+  client: UpstreamClient,
+  repository: string,
+  reference: ManifestReference,
+  accept: string | undefined,
+  maxBytes: number,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ManifestFetch> {
   const ref = reference.kind === 'tag' ? reference.tag : reference.digest.text;
+  const late = () => fail('upstream_unavailable', `upstream did not deliver the manifest within ${timeoutMs} ms (upstream.manifestTimeoutMs)`);
   const res = await requestManifest(client, 'GET', repository, ref, accept, signal);
-  if ('reason' in res) return res;
+  if ('reason' in res) return signal.reason === DEADLINE ? late() : res;
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     discard(res.body);
@@ -55,6 +95,7 @@ export async function fetchManifest(
   try {
     bytes = await readCapped(res.body, maxBytes);
   } catch (err) {
+    if (signal.reason === DEADLINE) return late();
     return fail('upstream_unavailable', `upstream unavailable (${(err as Error).message})`);
   }
   if (bytes === undefined) return fail('manifest_too_large', `manifest larger than the ${maxBytes}-byte limit`);

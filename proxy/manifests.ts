@@ -70,10 +70,17 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
   sendManifest(res, request.method, manifest);
 }
 
-/** 403 DENIED; a HEAD by tag gets a denial note instead, so the reason reaches the client (denial-notes.ts). */
 function deny(deps: ManifestDeps, request: ManifestRequest, res: ServerResponse, message: string): void {
+  denyManifest(deps.notes, request, res, message);
+}
+
+/**
+ * 403 DENIED; a HEAD by tag gets a denial note instead, so the reason reaches the client (denial-notes.ts).
+ * Also used for registries pullgate does not list (reached through `_default/hosts.toml`).
+ */
+export function denyManifest(notes: DenialNotes, request: ManifestRequest, res: ServerResponse, message: string): void {
   if (request.method === 'HEAD' && request.reference.kind === 'tag') {
-    const note = deps.notes.note(message);
+    const note = notes.note(message);
     res.writeHead(200, {
       'content-type': DENIAL_NOTE_MEDIA_TYPE,
       'content-length': note.size,

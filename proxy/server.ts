@@ -8,7 +8,7 @@ import type { PullgateConfig } from '../config/types.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { parseDistributionRequest } from './distribution-request.ts';
 import { OciError, sendOciError } from './oci-errors.ts';
-import { serveManifest, type ManifestDeps } from './manifests.ts';
+import { denyManifest, serveManifest, type ManifestDeps } from './manifests.ts';
 import { serveBlob } from './blobs.ts';
 import type { Logger } from './logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
@@ -100,9 +100,17 @@ export class Mirror {
     }
     const client = this.#clients.get(request.registry);
     if (client === undefined) {
+      if (request.kind === 'manifest' && request.reference.kind === 'digest') {
+        // The GET that follows the denied HEAD-by-tag below: already counted; now the reason can be shown.
+        const note = this.#notes.lookup(request.reference.digest.text);
+        if (note !== undefined) return sendOciError(res, req.method, new OciError('DENIED', note.message));
+      }
       this.#metrics.decisions.inc({ registry: 'unconfigured', decision: 'deny', reason: 'registry_not_configured' });
       this.#logger.warn({ registry: request.registry, repository: request.repository }, 'deny: registry not configured');
-      return sendOciError(res, req.method, new OciError('DENIED', `pullgate: registry ${request.registry} is not configured in pullgate (add it to registries)`));
+      const message = `pullgate: registry ${request.registry} is not configured in pullgate (add it to registries)`;
+      // containerd resolves with a HEAD, whose 403 has no body: a denial note lets the reason reach ctr/kubelet.
+      if (request.kind === 'manifest') return denyManifest(this.#notes, request, res, message);
+      return sendOciError(res, req.method, new OciError('DENIED', message));
     }
     if (request.kind === 'manifest') return serveManifest(this.#manifestDeps, request, client, req, res);
     return serveBlob(this.#metrics, this.#logger, request, client, req, res);

@@ -7,6 +7,7 @@
  * `maxSignatureAttempts` = 50). Any fetch problem is a typed failure, never "no signature".
  */
 import type { ImageTarget } from '../decision.ts';
+import { DecisionBudget } from './decision-budget.ts';
 import { FetchError, type ArtifactFetcher, type FetchErrorCode } from './fetcher.ts';
 import { OCI_INDEX, SIGNATURE_ARTIFACT_TYPE, parseReferrersIndex, referrersTag, type SignatureDescriptor } from './referrers-index.ts';
 
@@ -90,13 +91,18 @@ export class ReferrersSupport {
   }
 
   knownUnsupported(fetcher: ArtifactFetcher): boolean {
-    const until = this.#unsupportedUntil.get(fetcher);
+    const until = this.#unsupportedUntil.get(registryOf(fetcher));
     return until !== undefined && this.#now() < until;
   }
 
   markUnsupported(fetcher: ArtifactFetcher): void {
-    this.#unsupportedUntil.set(fetcher, this.#now() + this.#ttlMs);
+    this.#unsupportedUntil.set(registryOf(fetcher), this.#now() + this.#ttlMs);
   }
+}
+
+/** A decision's budget is a new fetcher each time; what a registry supports belongs to the registry's fetcher. */
+function registryOf(fetcher: ArtifactFetcher): ArtifactFetcher {
+  return fetcher instanceof DecisionBudget ? fetcher.inner : fetcher;
 }
 
 /** Lists the Notary Project signature manifests of `target` (see file comment). Never throws. */

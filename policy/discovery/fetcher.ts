@@ -5,7 +5,16 @@
  * fetch problem is never mistaken for "no signatures".
  */
 
-export type FetchErrorCode = 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_DENIED' | 'RATE_LIMITED' | 'TOO_LARGE' | 'DIGEST_MISMATCH' | 'INVALID_RESPONSE';
+export type FetchErrorCode =
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_DENIED'
+  | 'RATE_LIMITED'
+  | 'TOO_LARGE'
+  | 'DIGEST_MISMATCH'
+  | 'INVALID_RESPONSE'
+  // The decision's own bounds (policy/discovery/decision-budget.ts), not the registry's fault:
+  | 'BUDGET_EXCEEDED' // the decision would make more upstream requests or read more bytes than it may
+  | 'ABORTED'; // the decision ended (timed out) while this fetch was under way
 
 export class FetchError extends Error {
   readonly code: FetchErrorCode;
@@ -24,16 +33,30 @@ export type ReferrersPage =
 
 export type ManifestLookup = { readonly found: true; readonly bytes: Buffer; readonly mediaType: string } | { readonly found: false };
 
+/** What one decision may spend upstream (config `upstream.decisionMaxRequests`, `upstream.decisionMaxBytes`). */
+export interface DecisionBudgetLimits {
+  /** Upstream requests (referrers pages, manifests, blobs) one decision may make. */
+  readonly maxRequests: number;
+  /** Response bytes one decision may read (signature manifests, indexes and envelopes together). */
+  readonly maxBytes: number;
+}
+
+/**
+ * Every method takes an optional `signal`: when it aborts, the request (and the reading of its body) stops and
+ * the call rejects, so a decision that timed out stops its downloads instead of finishing them unseen.
+ */
 export interface ArtifactFetcher {
   /**
    * `GET /v2/<repository>/referrers/<subject>?artifactType=<artifactType>` (distribution-spec § "Listing
    * Referrers"), or the page `next` named by a previous page's `Link` header when given.
    */
-  referrers(repository: string, subject: string, artifactType: string, next?: string): Promise<ReferrersPage>;
+  referrers(repository: string, subject: string, artifactType: string, next?: string, signal?: AbortSignal): Promise<ReferrersPage>;
   /** A manifest or index by tag or digest; by digest, the bytes are checked against it. */
-  manifest(repository: string, reference: string, accept: readonly string[], maxBytes: number): Promise<ManifestLookup>;
+  manifest(repository: string, reference: string, accept: readonly string[], maxBytes: number, signal?: AbortSignal): Promise<ManifestLookup>;
   /** A blob by digest, at most `maxBytes`, checked against the digest. */
-  blob(repository: string, digest: string, maxBytes: number): Promise<Buffer>;
+  blob(repository: string, digest: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
+  /** The per-decision budget configured for this registry; absent: the verifier's defaults. */
+  readonly decisionLimits?: DecisionBudgetLimits;
 }
 
 /** Fetches certificate revocation lists over HTTP for the revocation check (cached, bounded, http/https only). */

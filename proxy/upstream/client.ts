@@ -68,6 +68,11 @@ export class UpstreamClient {
       : undefined;
   }
 
+  /** The limits this client was built with (config `upstream`). */
+  get limits(): UpstreamLimits {
+    return this.#limits;
+  }
+
   /** The Authorization header this client would send up front for `scope` (a cached token or Basic). */
   authorization(scope: string): Promise<string | undefined> {
     return this.#auth.prefetch(scope);
