@@ -8,14 +8,42 @@ import { ConfigError } from '../config/fields.ts';
 import { TrustPolicyError, TrustStoreError } from '../policy/trust/errors.ts';
 import { CredentialsError } from '../proxy/upstream/credentials.ts';
 import { TlsFilesError } from '../webhook/tls-files-error.ts';
-import { USAGE, UsageError } from './usage.ts';
+import { COMMAND_USAGE, USAGE, UsageError, isCommand, packageVersion } from './usage.ts';
+
+const HELP = new Set(['--help', '-h']);
+// -v too, as node and npm do: pullgate has no verbose flag to confuse it with (verbosity is logLevel).
+const VERSION = new Set(['--version', '-v']);
 
 // Each command's module is imported when that command runs (see cli/usage.ts for why).
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined || HELP.has(command)) {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
+  }
+  if (VERSION.has(command)) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  // `COMMAND --help` anywhere before a `--` answers with the command's own usage and does nothing else: no
+  // config is loaded, nothing starts, and the command's module is not imported.
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (isCommand(command) && options.some((a) => HELP.has(a))) {
+    process.stdout.write(`${COMMAND_USAGE[command]}\n`);
+    return 0;
+  }
+  if (command === 'help') {
+    if (rest.length === 0) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const topic = rest[0]!;
+    if (rest.length > 1 || !isCommand(topic)) {
+      process.stderr.write(`pullgate: help: ${rest.length > 1 ? 'one command at most' : `unknown command "${topic}"`}\n\n${COMMAND_USAGE.help}\n`);
+      return 2;
+    }
+    process.stdout.write(`${COMMAND_USAGE[topic]}\n`);
+    return 0;
   }
   try {
     switch (command) {
