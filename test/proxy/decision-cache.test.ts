@@ -4,7 +4,7 @@
  * audit mode serves and counts, and an outage is survived only within the stale window.
  */
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, type RegistryPeer } from '../harness/registry.ts';
@@ -14,8 +14,9 @@ import { startTestGate, metricValue } from './gate.ts';
 
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
 
-function notationDir(skipRepo: string): string {
+function notationDir(t: { teardown(fn: () => void): void }, skipRepo: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'pg-cache-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return writeNotationDir(dir, {
     version: '1.0',
     trustPolicies: [
@@ -36,7 +37,7 @@ t.test('warm digests, tag re-resolution, negative cache, single flight, audit', 
   const a = await pushTestImage(registry.url, 'test/app', 'v1', 'content A');
   const b = await pushTestImage(registry.url, 'test/app', 'other', 'content B');
   const locked = await pushTestImage(registry.url, 'test/locked', 'v1', 'locked');
-  const gate = await startTestGate({ registries: [{ host: registry.host, endpoint: registry.url }], notation: { configDir: notationDir(`${registry.host}/test/app`) } });
+  const gate = await startTestGate({ registries: [{ host: registry.host, endpoint: registry.url }], notation: { configDir: notationDir(t, `${registry.host}/test/app`) } });
   t.teardown(() => gate.close());
   const get = (repo: string, ref: string, method = 'GET') =>
     fetch(`${gate.url}/v2/${repo}/manifests/${ref}?ns=${registry.host}`, { method, headers: { accept: ACCEPT } });
@@ -70,7 +71,8 @@ t.test('warm digests, tag re-resolution, negative cache, single flight, audit', 
   t.equal(lockedGets - denyBefore, 1, 'one upstream GET for 20 denied pulls');
   t.equal(await metricValue(gate.adminUrl, 'pullgate_decision_cache_total', { result: 'negative_hit' }), 19);
 
-  // Single flight: 50 concurrent requests for a digest nobody asked for yet.
+  // Single flight: 50 concurrent requests for a digest nobody asked for yet (a `skip` scope: one manifest fetch;
+  // one verification under a verifying statement is proved in test/e2e/single-flight.test.ts).
   const fresh = await pushTestImage(registry.url, 'test/app', 'fresh', 'content C');
   const results = await Promise.all(Array.from({ length: 50 }, () => get('test/app', fresh.manifest.digest)));
   t.ok(results.every((r) => r.status === 200));
@@ -82,7 +84,7 @@ t.test('audit mode serves what it would deny and counts it', async (t) => {
   const registry = await startRegistry();
   t.teardown(() => registry.stop());
   const locked = await pushTestImage(registry.url, 'test/locked', 'v1', 'locked');
-  const gate = await startTestGate({ mode: 'audit', registries: [{ host: registry.host, endpoint: registry.url }], notation: { configDir: notationDir(`${registry.host}/test/app`) } });
+  const gate = await startTestGate({ mode: 'audit', registries: [{ host: registry.host, endpoint: registry.url }], notation: { configDir: notationDir(t, `${registry.host}/test/app`) } });
   t.teardown(() => gate.close());
   for (let i = 0; i < 2; i++) {
     const r = await fetch(`${gate.url}/v2/test/locked/manifests/v1?ns=${registry.host}`, { headers: { accept: ACCEPT } });
@@ -99,7 +101,7 @@ t.test('upstream outage: fail closed, except within the stale window', async (t)
     const app = await pushTestImage(registry.url, 'test/app', 'v1', 'content A');
     const gate = await startTestGate({
       registries: [{ host: registry.host, endpoint: registry.url }],
-      notation: { configDir: notationDir(`${registry.host}/test/app`) },
+      notation: { configDir: notationDir(t, `${registry.host}/test/app`) },
       cache: { allowTtlMs: 0, staleIfErrorMs },
       upstream: { connectTimeoutMs: 500, headersTimeoutMs: 500 },
     });
