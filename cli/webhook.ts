@@ -52,10 +52,10 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const crlSource = new HttpCrlSource();
   const ocspSource = new HttpOcspSource();
 
-  const needsPolicy = wh.pinning || wh.verify;
+  const needsPolicy = wh.pinning || wh.verify || wh.verifyCachedDigests;
   const loadEngine = async (configDir: string): Promise<PolicyEngine> =>
     new PolicyEngine(await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) }));
-  const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning and webhook.verify are off' };
+  const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning, webhook.verify and webhook.verifyCachedDigests are off' };
   let engine = needsPolicy ? await loadEngine(config.notation.configDir) : new PolicyEngine(state);
   if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pin and verification will be denied');
 
@@ -72,7 +72,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
     ? new Reloader({ config, logger, metrics, loadEngine, applyEngine: (next) => { engine = next; resolver.clear(); } })
     : undefined;
   await reloader?.start();
-  const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify });
+  const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify, verifyCachedDigests: wh.verifyCachedDigests });
   const handler = new AdmissionHandler({ rules, mode: config.mode, timeoutMs: wh.timeoutMs, metrics, logger });
   const tls = wh.tlsCert !== undefined && wh.tlsKey !== undefined ? { certFile: wh.tlsCert, keyFile: wh.tlsKey } : undefined;
   let server: RunningWebhookServer;
@@ -85,7 +85,10 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
       maxBodyBytes: wh.maxBodyBytes,
       metrics,
       logger,
-      notReadyReason: () => (needsPolicy && !engine.ready ? 'no usable Notation trust policy' : undefined),
+      // Only pinning and verify make readiness wait for a policy: without them most reviews need none, and an
+      // unready webhook (failurePolicy: Fail) would refuse every pod where a policy problem refuses only the
+      // digests verifyCachedDigests checks, each with the reason.
+      notReadyReason: () => ((wh.pinning || wh.verify) && !engine.ready ? 'no usable Notation trust policy' : undefined),
       ...(opts.tlsPollMs !== undefined ? { tlsPollMs: opts.tlsPollMs } : {}),
     });
   } catch (err) {
@@ -100,6 +103,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
       tls: tls !== undefined,
       pinning: wh.pinning,
       verify: wh.verify,
+      verifyCachedDigests: wh.verifyCachedDigests,
       mode: config.mode,
       registries: config.registries.map((r) => r.host),
       config: config.source ?? '(defaults)',

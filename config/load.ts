@@ -11,7 +11,7 @@ import type { PullgateConfig, RegistryConfig } from './types.ts';
 import { ConfigError, Fields, parseHostPort } from './fields.ts';
 
 const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs'];
-const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'pinning', 'verify', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs'];
+const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'pinning', 'verify', 'verifyCachedDigests', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs'];
 
 /** Notation CLI's own default (`$XDG_CONFIG_HOME/notation`), so a notation user's setup works unchanged. */
 export function defaultNotationDir(): string {
@@ -122,6 +122,7 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       tlsKey: tlsKey === undefined ? undefined : resolvePath(tlsKey),
       pinning: webhook?.optionalBoolean('pinning') ?? false,
       verify: webhook?.optionalBoolean('verify') ?? false,
+      verifyCachedDigests: webhook?.optionalBoolean('verifyCachedDigests') ?? true,
       exemptNamespaces,
       exemptImages: webhook?.optionalStringList('exemptImages') ?? [],
       // Well under the webhook configuration's timeoutSeconds (5 in daemonset/, 10 by default in

@@ -80,6 +80,13 @@ export interface WebhookConfig {
   readonly pinning: boolean;
   /** Every image must pass the trust policy at admission time, so the reason shows at `kubectl apply`. */
   readonly verify: boolean;
+  /**
+   * A digest reference a node may run from its image store (pull policy IfNotPresent or Never) must pass the
+   * trust policy at admission: the node may already hold it and would start it without asking the gate. On by
+   * default; false is unsafe (it reopens that way around the gate) and is for clusters that must admit such
+   * pods while the registry is unreachable.
+   */
+  readonly verifyCachedDigests: boolean;
   /** Namespaces whose requests are allowed untouched (in addition to the namespaceSelector in daemonset/). */
   readonly exemptNamespaces: readonly string[];
   /** `registry/repository`, `registry/repository:tag` or a `prefix*`; validated by the webhook at start. */

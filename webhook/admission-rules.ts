@@ -1,6 +1,8 @@
 /**
  * The webhook's rules: which pods would get around the node gate, and what to say about them. One verdict per
- * request, with every offending container named (kubectl shows the whole message at apply time).
+ * request, with every offending container and image volume named (kubectl shows the whole message at apply
+ * time). An image is a container's `image` or an image volume's `image.reference` (KEP-4639; the kubelet
+ * pulls both through CRI, with the same pull policies and defaults), and every rule applies to both.
  *
  *  1. The image's registry must be one pullgate mirrors (`registries`): containerd looks up
  *     `certs.d/<host>/hosts.toml` by the exact host of the reference, so any other host pulls direct.
@@ -8,16 +10,20 @@
  *     IfNotPresent or Never ("Images" in the Kubernetes docs) — never reaches the gate after its first pull,
  *     so it must be pinned by digest. With pinning on (`/mutate`), the tag is resolved and verified through the
  *     policy engine and patched to `repo:tag@sha256:…` instead.
- *  3. With `webhook.verify`, every image must pass the trust policy now.
- * Exempt namespaces and images skip all three; the node gate still applies to them. An UPDATE is judged on the
- * containers it changes (image or pull policy), a DELETE or CONNECT not at all.
+ *  3. A digest the kubelet may serve from the node's store is verified now (`webhook.verifyCachedDigests`, on
+ *     unless explicitly turned off): the node may already hold it — pulled before pullgate, or by another
+ *     path — and would then start it without asking the gate (issue 12, item 4).
+ *  4. With `webhook.verify`, every image must pass the trust policy now.
+ *  5. A field that names an image but that pullgate does not read (image-fields.ts) denies the object.
+ * Exempt namespaces and images skip all of them; the node gate still applies to them. An UPDATE is judged on
+ * the images it changes (reference or pull policy), a DELETE or CONNECT not at all.
  */
 import type { RegistryConfig } from '../config/types.ts';
 import type { AdmissionRequest, JsonPatchReplace } from './admission-review.ts';
 import type { Exemptions } from './exemptions.ts';
 import { defaultPullPolicy, ImageReferenceError, parseImageReference, type ImageReference } from './image-reference.ts';
 import type { ImageResolver } from './image-resolver.ts';
-import { describeContainer, extractWorkload, isBeingDeleted, MalformedObject, workloadKind, type WorkloadContainer, type WorkloadKind } from './workload.ts';
+import { describeContainer, extractWorkload, isBeingDeleted, MalformedObject, workloadKind, type Workload, type WorkloadImage, type WorkloadKind } from './workload.ts';
 
 /** Bounded vocabulary (a metric label). */
 export type AdmissionReason =
@@ -31,6 +37,7 @@ export type AdmissionReason =
   | 'invalid_reference'
   | 'unmirrored_registry'
   | 'unpinned_tag'
+  | 'unknown_image_field'
   | 'policy_denied'
   | 'unresolved'
   | 'timeout'
@@ -55,6 +62,11 @@ export interface RulesOptions {
   readonly exemptions: Exemptions;
   readonly resolver: ImageResolver;
   readonly verify: boolean;
+  /**
+   * Rule 3: verify digests a node may serve from its store (pull policy other than Always). Default true;
+   * false reopens the hole and exists for clusters that cannot let admission depend on the registry.
+   */
+  readonly verifyCachedDigests?: boolean;
 }
 
 type ContainerResult = { readonly violation?: Violation; readonly patch?: JsonPatchReplace };
@@ -65,9 +77,11 @@ export class AdmissionRules {
   readonly #opts: RulesOptions;
   readonly #mirrored: ReadonlySet<string>;
   readonly #mirroredList: string;
+  readonly #verifyCachedDigests: boolean;
 
   constructor(opts: RulesOptions) {
     this.#opts = opts;
+    this.#verifyCachedDigests = opts.verifyCachedDigests ?? true;
     this.#mirrored = new Set(opts.registries.map((r) => r.host));
     this.#mirroredList = opts.registries.map((r) => r.host).join(', ');
   }
@@ -88,33 +102,46 @@ export class AdmissionRules {
     // would wedge the deletion.
     if (request.operation === 'UPDATE' && isBeingDeleted(request.object)) return ALLOW_UNTOUCHED('being_deleted');
 
-    let containers: readonly WorkloadContainer[];
+    let workload: Workload;
     try {
-      containers = extractWorkload(kind, request.object).containers;
+      workload = extractWorkload(kind, request.object);
     } catch (err) {
       if (!(err instanceof MalformedObject)) throw err;
       return { allowed: false, reason: 'malformed_object', violations: [{ reason: 'malformed_object', message: err.message }], patch: [] };
     }
-    // UPDATE: only containers whose image or pull policy changed. The others were admitted before (or predate
+    let containers = workload.containers;
+    let unknown = workload.unknownImageFields;
+    // UPDATE: only images whose reference or pull policy changed. The others were admitted before (or predate
     // the webhook) and start no new pull by this request — pods are admitted on their own CREATE — while
     // denying or re-pinning them would block label edits and finalizer removal, and a patched image on a
-    // running Pod restarts its container.
+    // running Pod restarts its container. Unknown image fields likewise: only new or changed ones.
     if (request.operation === 'UPDATE') {
-      const before = previousContainers(kind, request.oldObject);
-      if (before !== undefined) containers = containers.filter((c) => before.get(`${c.field}/${c.name}`) !== signature(c));
-      if (containers.length === 0) return ALLOW_UNTOUCHED('unchanged');
+      const before = previousWorkload(kind, request.oldObject);
+      if (before !== undefined) {
+        const images = new Map(before.containers.map((c) => [`${c.field}/${c.name}`, signature(c)]));
+        const fields = new Map(before.unknownImageFields.map((f) => [f.path, JSON.stringify(f.value)]));
+        containers = containers.filter((c) => images.get(`${c.field}/${c.name}`) !== signature(c));
+        unknown = unknown.filter((f) => fields.get(f.path) !== JSON.stringify(f.value));
+      }
+      if (containers.length === 0 && unknown.length === 0) return ALLOW_UNTOUCHED('unchanged');
     }
     const remember = !request.dryRun;
     const results = await Promise.all(containers.map((c) => this.#container(c, pin, remember)));
-    const violations = results.flatMap((r) => (r.violation ? [r.violation] : []));
+    const violations = [
+      ...unknown.map((f): Violation => ({
+        reason: 'unknown_image_field',
+        message: `${f.path}: pullgate does not understand this image-bearing field and cannot vouch for what it pulls (denied rather than ignored)`,
+      })),
+      ...results.flatMap((r) => (r.violation ? [r.violation] : [])),
+    ];
     const patch = results.flatMap((r) => (r.patch ? [r.patch] : []));
     if (violations.length > 0) return { allowed: false, reason: violations[0]!.reason, violations, patch };
     return { allowed: true, reason: patch.length > 0 ? 'pinned' : 'passed', violations: [], patch };
   }
 
-  async #container(c: WorkloadContainer, pin: boolean, remember: boolean): Promise<ContainerResult> {
+  async #container(c: WorkloadImage, pin: boolean, remember: boolean): Promise<ContainerResult> {
     const who = describeContainer(c);
-    if (c.image === undefined || c.image.length === 0) return violation('invalid_reference', `${who} has no image`);
+    if (c.image === undefined || c.image.length === 0) return violation('invalid_reference', `${who} has no image${c.field === 'volumes' ? ' reference' : ''}`);
     const what = `${who} image ${quote(c.image)}`;
     let ref: ImageReference;
     try {
@@ -133,15 +160,22 @@ export class AdmissionRules {
     }
     const policy = c.imagePullPolicy ?? defaultPullPolicy(ref);
     // Anything but Always may be served from the node's store; an unknown value is treated the same (fail closed).
-    const cached = ref.digest === undefined && policy !== 'Always';
+    const fromStore = policy !== 'Always';
+    const cached = ref.digest === undefined && fromStore;
     if (cached && !pin) {
-      const why = c.imagePullPolicy === undefined ? `imagePullPolicy defaults to ${policy} for this tag` : `imagePullPolicy ${policy}`;
+      // An image volume's field is `image.pullPolicy` (ImageVolumeSource), a container's `imagePullPolicy`.
+      const field = c.field === 'volumes' ? 'pullPolicy' : 'imagePullPolicy';
+      const why = c.imagePullPolicy === undefined ? `${field} defaults to ${policy} for this tag` : `${field} ${policy}`;
       return violation(
         'unpinned_tag',
-        `${what}: ${why}, so a node may run its cached copy without asking pullgate; pin it by digest (${clip(c.image)}@sha256:…) or set imagePullPolicy: Always`,
+        `${what}: ${why}, so a node may run its cached copy without asking pullgate; pin it by digest (${clip(c.image)}@sha256:…) or set ${field}: Always`,
       );
     }
-    if (!cached && !this.#opts.verify) return {};
+    // A digest from the store: the node may hold it from before pullgate (or from a pull that bypassed it) and
+    // start it without a resolve, so the gate never decides; the decision is made here instead, once per
+    // digest and repository within cacheTtlMs (the resolver's cache).
+    const cachedDigest = ref.digest !== undefined && fromStore && this.#verifyCachedDigests;
+    if (!cached && !cachedDigest && !this.#opts.verify) return {};
 
     const resolution = await this.#opts.resolver.resolve(ref, remember);
     const shown = ref.digest?.text ?? ref.tag ?? 'latest';
@@ -152,17 +186,17 @@ export class AdmissionRules {
   }
 }
 
-/** `field/name` → image and pull policy of the stored object; undefined when it cannot be read (then all are checked). */
-function previousContainers(kind: WorkloadKind, oldObject: unknown): ReadonlyMap<string, string> | undefined {
+/** The stored object's images and unknown image fields; undefined when it cannot be read (then all are checked). */
+function previousWorkload(kind: WorkloadKind, oldObject: unknown): Workload | undefined {
   try {
-    return new Map(extractWorkload(kind, oldObject).containers.map((c) => [`${c.field}/${c.name}`, signature(c)]));
+    return extractWorkload(kind, oldObject);
   } catch (err) {
     if (err instanceof MalformedObject) return undefined;
     throw err;
   }
 }
 
-function signature(c: WorkloadContainer): string {
+function signature(c: WorkloadImage): string {
   return `${c.image ?? ''}\n${c.imagePullPolicy ?? ''}`;
 }
 

@@ -20,6 +20,7 @@ t.test('built-in defaults are the documented ones', async (t) => {
     tlsKey: undefined,
     pinning: false,
     verify: false,
+    verifyCachedDigests: true,
     exemptNamespaces: [],
     exemptImages: [],
     timeoutMs: 3_000,
@@ -29,13 +30,14 @@ t.test('built-in defaults are the documented ones', async (t) => {
 });
 
 t.test('webhook keys', async (t) => {
-  const c = buildConfig({ webhook: { listen: '0.0.0.0:8443', tlsCert: 'tls/tls.crt', tlsKey: 'tls/tls.key', pinning: true, verify: true, exemptNamespaces: ['kube-system'], exemptImages: ['registry.k8s.io/*'], timeoutMs: 3000, maxBodyBytes: 65536, cacheTtlMs: 0 } }, '/etc/pullgate/config.yaml');
+  const c = buildConfig({ webhook: { listen: '0.0.0.0:8443', tlsCert: 'tls/tls.crt', tlsKey: 'tls/tls.key', pinning: true, verify: true, verifyCachedDigests: false, exemptNamespaces: ['kube-system'], exemptImages: ['registry.k8s.io/*'], timeoutMs: 3000, maxBodyBytes: 65536, cacheTtlMs: 0 } }, '/etc/pullgate/config.yaml');
   t.same(c.webhook, {
     listen: { host: '0.0.0.0', port: 8443 },
     tlsCert: '/etc/pullgate/tls/tls.crt',
     tlsKey: '/etc/pullgate/tls/tls.key',
     pinning: true,
     verify: true,
+    verifyCachedDigests: false,
     exemptNamespaces: ['kube-system'],
     exemptImages: ['registry.k8s.io/*'],
     timeoutMs: 3000,
@@ -70,6 +72,7 @@ t.test('bad config names the file, the key and the fix', async (t) => {
     [{ webhook: { listen: '10.0.0.1:8443' } }, 'webhook.listen', /not loopback/],
     [{ webhook: { pining: true } }, 'webhook.pining', /unknown key/],
     [{ webhook: { pinning: 'yes' } }, 'webhook.pinning', /true or false/],
+    [{ webhook: { verifyCachedDigests: 'no' } }, 'webhook.verifyCachedDigests', /true or false/],
     [{ webhook: { exemptNamespaces: 'kube-system' } }, 'webhook.exemptNamespaces', /list of strings/],
     [{ webhook: { exemptNamespaces: ['ok', ''] } }, 'webhook.exemptNamespaces[1]', /non-empty string/],
     [{ webhook: { exemptNamespaces: ['Kube_System'] } }, 'webhook.exemptNamespaces[0]', /namespace name/],

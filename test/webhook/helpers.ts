@@ -119,12 +119,17 @@ export interface PodSpecLists {
   containers?: ContainerSpec[];
   initContainers?: ContainerSpec[];
   ephemeralContainers?: ContainerSpec[];
+  /** Pod volumes, e.g. image volumes `{ name, image: { reference, pullPolicy } }`. */
+  volumes?: Record<string, unknown>[];
+  /** Any other pod spec field. */
+  [field: string]: unknown;
 }
 
 export interface ContainerSpec {
   name: string;
   image?: string;
   imagePullPolicy?: string;
+  [field: string]: unknown;
 }
 
 const RESOURCES: Record<string, [string, string]> = {

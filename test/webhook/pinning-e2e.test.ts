@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
+import { closedUrl } from '../harness/ports.ts';
 import { getManifest, pushOciLayout, pushTestImage, putManifest } from '../harness/images.ts';
 import { VECTORS, writeNotationDir } from '../e2e/pullgate-process.ts';
 import { asReview, KUBEWARDEN, patchOf, startTestWebhook, vector, workloadReview, type AdmissionResponse } from './helpers.ts';
@@ -33,6 +34,7 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
   const unsigned = await pushTestImage(registry.url, KW_REPO, 'unsigned', 'nobody signed this');
 
   const dir = mkdtempSync(join(tmpdir(), 'pg-wh-pin-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const notation = writeNotationDir(dir, {
     version: '1.0',
     trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }],
@@ -41,7 +43,7 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
     registries: [
       { host: registry.host, endpoint: registry.url },
       { host: 'ghcr.io', endpoint: registry.url },
-      { host: 'docker.io', endpoint: 'http://127.0.0.1:9' },
+      { host: 'docker.io', endpoint: await closedUrl() },
     ],
     notation: { configDir: notation },
     webhook: { pinning: true, timeoutMs: 10_000 },
@@ -111,8 +113,11 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
     }
     const missing = await w.review('/mutate', asReview(JSON.parse(vector(KUBEWARDEN, 'pod_creation_signed_with_certificate.json'))));
     t.same(missing.status?.message, 'pullgate: container "test-verify-image-signatures" image "ghcr.io/kubewarden/tests/pod-privileged:v0.2.1": cannot resolve v0.2.1: manifest unknown upstream');
+    // Already pinned, so nothing to patch; but a node may hold that digest and run it without asking the gate,
+    // so it is verified now (webhook.verifyCachedDigests), and docker.io is a closed port here: denied.
     const digest = await w.review('/mutate', asReview(JSON.parse(vector(KUBEWARDEN, 'pod_creation_with_digest.json'))));
-    t.same({ allowed: digest.allowed, patch: digest.patch }, { allowed: true, patch: undefined }, 'already pinned: untouched');
+    t.same({ allowed: digest.allowed, patch: digest.patch }, { allowed: false, patch: undefined }, 'already pinned: not patched, and verified');
+    t.match(digest.status?.message, /^pullgate: container "nginx" image "nginx:v1\.26@sha256:89102e34[0-9a-f]+": cannot resolve sha256:89102e34[0-9a-f]+: upstream unavailable/);
   });
 
   await t.test('resolutions are shared and cached; dryRun leaves no trace', async (t) => {
@@ -158,6 +163,7 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
 
   await t.test('a trust store swapped on disk reaches the webhook without a restart', async (t) => {
     const dir2 = mkdtempSync(join(tmpdir(), 'pg-wh-reload-'));
+    t.teardown(() => rmSync(dir2, { recursive: true, force: true }));
     const notation2 = writeNotationDir(dir2, {
       version: '1.0',
       trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }],

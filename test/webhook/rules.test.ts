@@ -1,15 +1,19 @@
 /**
  * The webhook rules for every workload kind, container kind and rule, asserting exact verdicts and messages:
- * mirrored registry, cache-served tags must be pinned, invalid references, exemptions, what is not inspected,
- * audit mode. Pinning and verify against a real registry are in pinning-e2e.test.ts.
+ * mirrored registry, cache-served tags must be pinned, cache-served digests must verify (here against a closed
+ * port: fail closed), invalid references, exemptions, what is not inspected, audit mode. Pinning, verify and
+ * the digest rule against a real registry are in pinning-e2e.test.ts and cached-images-e2e.test.ts; image
+ * volumes in image-volumes.test.ts.
  */
 import t from 'tap';
 import { buildConfig } from '../../config/load.ts';
 import { ConfigError } from '../../config/fields.ts';
 import { Exemptions } from '../../webhook/exemptions.ts';
 import { startTestWebhook, workloadReview, type ContainerSpec } from './helpers.ts';
+import { closedUrl } from '../harness/ports.ts';
 
-const CLOSED = 'http://127.0.0.1:9';
+// The registries are down: a port we just released refuses connections (a guessed "closed" port like 9 may not).
+const CLOSED = await closedUrl();
 const REGISTRIES = [{ host: 'docker.io', endpoint: CLOSED }, { host: '127.0.0.1:5000', endpoint: CLOSED }];
 const D = 'sha256:89102e348749bb17a6a651a4b2a17420e1a66d2a44a675b981973d49a5af3a5e';
 const KINDS = ['Pod', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'];
@@ -18,7 +22,8 @@ const FIELDS = [
   ['initContainers', 'init container'],
   ['ephemeralContainers', 'ephemeral container'],
 ] as const;
-const MAIN: ContainerSpec = { name: 'main', image: `nginx@${D}`, imagePullPolicy: 'IfNotPresent' };
+// Always: a companion container that every rule lets through without asking a registry.
+const MAIN: ContainerSpec = { name: 'main', image: `nginx@${D}`, imagePullPolicy: 'Always' };
 
 const unpinned = (who: string, image: string, policy: string, defaulted = false) =>
   `${who} image "${image}": ${defaulted ? `imagePullPolicy defaults to ${policy} for this tag` : `imagePullPolicy ${policy}`}, ` +
@@ -43,8 +48,12 @@ t.test('every workload kind × container kind × rule', async (t) => {
       t.equal(defaulted.status?.message, `pullgate: ${unpinned(`${who} "app"`, 'nginx:1.25', 'IfNotPresent', true)}`, `${label}: defaulted policy`);
 
       for (const image of [`nginx@${D}`, `nginx:1.25@${D}`, `docker.io/library/nginx:1.25@${D}`]) {
+        // Pinned by digest, but a node may hold that digest and run it without asking the gate: it must verify
+        // now, and the registry is a closed port here, so it is denied (fail closed).
         const pinned = await w.review('/validate', workloadReview(spec({ name: 'app', image, imagePullPolicy: 'IfNotPresent' }), { kind }));
-        t.equal(pinned.allowed, true, `${label}: ${image} pinned by digest`);
+        t.match(pinned.status?.message, new RegExp(`^pullgate: ${who} "app" image "${escape(image)}": cannot resolve ${D}: upstream unavailable \\(`), `${label}: ${image} pinned by digest, IfNotPresent: verified now`);
+        const always = await w.review('/validate', workloadReview(spec({ name: 'app', image, imagePullPolicy: 'Always' }), { kind }));
+        t.same([always.allowed, always.status], [true, undefined], `${label}: ${image} Always: the gate decides on every start`);
       }
       for (const c of [{ name: 'app', image: 'nginx:1.25', imagePullPolicy: 'Always' }, { name: 'app', image: 'nginx' }, { name: 'app', image: 'nginx:latest' }]) {
         const always = await w.review('/validate', workloadReview(spec(c), { kind }));
@@ -59,6 +68,17 @@ t.test('every workload kind × container kind × rule', async (t) => {
       t.equal(invalid.status?.message, `pullgate: ${who} "app" image "Nginx:1": invalid image reference: invalid reference format: repository name (library/Nginx) must be lowercase`, `${label}: invalid reference`);
     }
   }
+});
+
+t.test('webhook.verifyCachedDigests: false (the unsafe opt-out) lets cache-served digests through unverified', async (t) => {
+  const w = await startTestWebhook({ registries: REGISTRIES, webhook: { verifyCachedDigests: false } });
+  t.teardown(() => w.close());
+  for (const policy of ['IfNotPresent', 'Never', undefined]) {
+    const r = await w.review('/validate', workloadReview({ containers: [{ name: 'a', image: `nginx@${D}`, ...(policy ? { imagePullPolicy: policy } : {}) }], volumes: [{ name: 'v', image: { reference: `nginx@${D}` } }] }));
+    t.same([r.allowed, r.status], [true, undefined], `digest, ${policy ?? 'defaulted'} policy`);
+  }
+  t.equal((await w.review('/validate', workloadReview({ containers: [{ name: 'a', image: 'nginx:1.25', imagePullPolicy: 'IfNotPresent' }] }))).allowed, false, 'unpinned tags are still denied');
+  t.equal(await w.metric('pullgate_upstream_requests_total', { registry: 'docker.io', kind: 'manifest', status: 'error' }), 0, 'no registry asked');
 });
 
 t.test('more rule details', async (t) => {
@@ -175,3 +195,7 @@ t.test('audit mode: denials become warnings; dryRun and uid echo', async (t) => 
   const line = w.logs.find((l) => l.decision === 'would_deny');
   t.match(line, { uid: review.request.uid, dryRun: true, kind: 'Pod', namespace: 'default', reason: 'unpinned_tag', level: 40 }, 'one warn log line per decision');
 });
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
