@@ -21,3 +21,15 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A loopback port that is closed: one the kernel just gave us, released again and not handed to any peer. A
+ * connection to it is refused, which "well-known" ports (9, 1) do not promise: a discard service or anything
+ * else may listen there. Use it where a test needs an upstream that is down.
+ */
+export const closedPort = freePort;
+
+/** `http://127.0.0.1:<closedPort>`: an endpoint that refuses connections. */
+export async function closedUrl(): Promise<string> {
+  return `http://127.0.0.1:${await closedPort()}`;
+}

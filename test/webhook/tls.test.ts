@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect } from 'node:tls';
 import { request } from 'node:https';
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../config/load.ts';
@@ -14,8 +14,11 @@ import { startWebhook } from '../../cli/webhook.ts';
 import { createLogger } from '../../proxy/logger.ts';
 import { servingCert } from './tls-certs.ts';
 import { startTestWebhook, workloadReview } from './helpers.ts';
+import { closedUrl } from '../harness/ports.ts';
+import { waitFor } from '../harness/wait.ts';
 
-const CLOSED = 'http://127.0.0.1:9';
+// No registry is contacted here; the endpoint refuses connections (a port we just released, not a guessed one).
+const CLOSED = await closedUrl();
 
 function handshake(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -52,6 +55,7 @@ function postHttps(port: number, ca: string, body: string): Promise<{ status: nu
 t.test('rotation on disk is served by the next handshake', async (t) => {
   const [a, b] = await Promise.all([servingCert('webhook-a'), servingCert('webhook-b')]);
   const dir = mkdtempSync(join(tmpdir(), 'pg-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'tls.crt'), a.certPem);
   writeFileSync(join(dir, 'tls.key'), a.keyPem);
   const w = await startTestWebhook(
@@ -69,12 +73,14 @@ t.test('rotation on disk is served by the next handshake', async (t) => {
 
   // cert-manager writes the files one after the other: new certificate, old key → not installed.
   writeFileSync(join(dir, 'tls.crt'), b.certPem);
-  await new Promise((r) => setTimeout(r, 300));
+  const failed = () => w.metric('pullgate_webhook_tls_reloads_total', { result: 'failed' });
+  t.ok(await waitFor(async () => (await failed()) >= 1, 3000), 'the reloader saw the mismatched pair and refused it');
   t.equal(await handshake(port), a.fingerprint256, 'a mismatched pair is not installed; A still served');
-  t.equal(await w.metric('pullgate_webhook_tls_reloads_total', { result: 'failed' }), 1, 'the failed attempt is counted once');
+  t.equal(await failed(), 1, 'the failed attempt is counted once');
   writeFileSync(join(dir, 'tls.key'), b.keyPem);
   t.ok(await servedWithin(port, b.fingerprint256, 3000), 'the next handshake presents B');
   t.equal(await w.metric('pullgate_webhook_tls_reloads_total', { result: 'ok' }), 1);
+  t.equal(await failed(), 1, 'still that one failed attempt once B is installed');
   const second = await postHttps(port, b.certPem, review);
   t.equal(second.status, 200, 'clients trusting B are served');
   t.ok(w.logs.some((l) => l.msg === 'webhook TLS certificate reloaded'));
@@ -83,6 +89,7 @@ t.test('rotation on disk is served by the next handshake', async (t) => {
 t.test('a Kubernetes Secret volume (..data symlink swap) rotates too', async (t) => {
   const [a, c] = await Promise.all([servingCert('secret-a'), servingCert('secret-c')]);
   const vol = mkdtempSync(join(tmpdir(), 'pg-secret-'));
+  t.teardown(() => rmSync(vol, { recursive: true, force: true }));
   const writeVersion = (name: string, cert: { certPem: string; keyPem: string }) => {
     mkdirSync(join(vol, name));
     writeFileSync(join(vol, name, 'tls.crt'), cert.certPem);
@@ -109,6 +116,7 @@ t.test('a Kubernetes Secret volume (..data symlink swap) rotates too', async (t)
 t.test('start-up refuses what cannot be served safely', async (t) => {
   const [a, b] = await Promise.all([servingCert('a'), servingCert('b')]);
   const dir = mkdtempSync(join(tmpdir(), 'pg-tls-bad-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a.crt'), a.certPem);
   writeFileSync(join(dir, 'b.key'), b.keyPem);
   const logger = createLogger('silent');
