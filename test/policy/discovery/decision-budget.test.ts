@@ -84,9 +84,9 @@ t.test("the registry's own budget (its fetcher's decisionLimits) applies over th
   for (let i = 0; i < 5; i++) manyNaming(registry, descriptor, Buffer.from(`junk ${i}`), 1, `f${i}`);
   const fetcher: ArtifactFetcher = {
     decisionLimits: { maxRequests: 4, maxBytes: 64 * MiB },
-    referrers: (...a) => registry.referrers(...a),
-    manifest: (...a) => registry.manifest(...a),
-    blob: (...a) => registry.blob(...a),
+    referrers: (repo, subject, type, next) => registry.referrers(repo, subject, type, next),
+    manifest: (repo, ref, accept, max) => registry.manifest(repo, ref, accept, max),
+    blob: (repo, digest, max) => registry.blob(repo, digest, max),
   };
   const d = await (await engineWith(dir, registry, { fetcherFor: () => fetcher })).decide(target);
   t.equal(d.reason, 'budget_exceeded', d.message);
@@ -100,8 +100,8 @@ t.test('the decision deadline aborts the fetch under way (its AbortSignal fires)
   let aborted: unknown;
   let sawSignal = false;
   const fetcher: ArtifactFetcher = {
-    referrers: (...a) => registry.referrers(...a),
-    manifest: (...a) => registry.manifest(...a),
+    referrers: (repo, subject, type, next) => registry.referrers(repo, subject, type, next),
+    manifest: (repo, ref, accept, max) => registry.manifest(repo, ref, accept, max),
     // An envelope that never arrives: only the signal can end this call.
     blob: (_repo, _digest, _max, signal) =>
       new Promise<Buffer>((_resolve, reject) => {
