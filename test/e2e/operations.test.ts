@@ -161,5 +161,9 @@ t.test('SIGTERM: an in-flight blob finishes, /readyz says 503 meanwhile, new con
   await download;
   t.equal(received, blob.size, 'the in-flight blob finished');
   t.equal(`sha256:${hash.digest('hex')}`, blob.digest, 'intact');
-  t.equal(await gate.exited, 0, 'exit 0');
+  // The child is unref'd (harness/processes.ts), so a pending timer must keep this process alive until it exits.
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([gate.exited, new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still running 30 s after the drain'), 30_000); })]);
+  clearTimeout(timer);
+  t.equal(exit, 0, 'exit 0');
 });
