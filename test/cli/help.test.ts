@@ -37,27 +37,38 @@ async function pullgate(args: string[]) {
   return { ...run, commandModules: modules.filter((m) => m.startsWith('cli/') && m !== 'cli/main.ts' && m !== 'cli/usage.ts') };
 }
 
-for (const command of COMMANDS) {
-  for (const flag of ['--help', '-h']) {
-    t.test(`pullgate ${command} ${flag}`, async (t) => {
-      const args = command === 'help' ? [command, flag] : [command, '--config', MISSING, flag];
-      const r = await pullgate(args);
-      t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr})`);
-      t.equal(r.stdout.split('\n')[0], USAGE_LINE[command], 'its own usage line first');
-      t.notOk(r.stdout.includes(GLOBAL_USAGE), 'not the global usage');
-      t.match(r.stdout, /\nexit: /, 'says its exit codes');
-      t.equal(r.stderr, '', 'nothing on stderr');
-      t.same(r.commandModules, [], 'the command\'s module is not loaded');
-    });
-  }
+/** Run each argument list, three at a time (each run is a node start-up). */
+async function runAll<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < jobs.length; i = next++) results[i] = await jobs[i]!();
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return results;
 }
 
+const helpCases = COMMANDS.flatMap((command) => ['--help', '-h'].map((flag) => ({ command, flag })));
+const helpRuns = await runAll(helpCases.map(({ command, flag }) => () => pullgate(command === 'help' ? [command, flag] : [command, '--config', MISSING, flag])));
+
+helpCases.forEach(({ command, flag }, i) => {
+  t.test(`pullgate ${command} ${flag}`, async (t) => {
+    const r = helpRuns[i]!;
+    t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr})`);
+    t.equal(r.stdout.split('\n')[0], USAGE_LINE[command], 'its own usage line first');
+    t.notOk(r.stdout.includes(GLOBAL_USAGE), 'not the global usage');
+    t.match(r.stdout, /\nexit: /, 'says its exit codes');
+    t.equal(r.stderr, '', 'nothing on stderr');
+    t.same(r.commandModules, [], 'the command\'s module is not loaded');
+  });
+});
+
 t.test('pullgate help COMMAND prints the same as COMMAND --help', async (t) => {
-  for (const command of COMMANDS) {
-    const [viaHelp, viaFlag] = await Promise.all([runCommand(process.execPath, [BIN, 'help', command], 30_000), runCommand(process.execPath, [BIN, command, '--help'], 30_000)]);
-    t.equal(viaHelp.code, 0);
-    t.equal(viaHelp.stdout, viaFlag.stdout, `help ${command}`);
-  }
+  const viaHelp = await runAll(COMMANDS.map((command) => () => runCommand(process.execPath, [BIN, 'help', command], 30_000)));
+  COMMANDS.forEach((command, i) => {
+    t.equal(viaHelp[i]!.code, 0);
+    t.equal(viaHelp[i]!.stdout, helpRuns[helpCases.findIndex((c) => c.command === command)]!.stdout, `help ${command}`);
+  });
   const unknown = await runCommand(process.execPath, [BIN, 'help', 'frobnicate'], 30_000);
   t.equal(unknown.code, 2, 'an unknown topic is a usage error');
   t.match(unknown.stderr, /unknown command "frobnicate"/);
