@@ -1,9 +1,13 @@
 /**
  * `pullgate hosts --dir DIR`: the fail-closed hosts.toml for every configured registry (and, with
- * `--default`, for `_default`, so registries pullgate does not know are denied by it instead of pulled direct).
+ * `--default`, for `_default`, so registries pullgate does not know — and spellings of known ones that
+ * containerd does not fold together, like `registry-1.docker.io` or `Registry.Host:5000` — are denied by it
+ * instead of pulled direct). A registry with a port gets both directory spellings containerd reads,
+ * `<host>_<port>_/` (which it tries first) and `<host>:<port>/`: a `_port_` directory pullgate left alone,
+ * even one holding only a ca.crt, would win and send the pull straight to the registry.
  */
 import type { PullgateConfig } from '../config/types.ts';
-import { restoreHostsFiles, writeHostsFile, type HostsFileResult, type HostsRestoreResult } from '../proxy/hosts-toml.ts';
+import { DEFAULT_HOST_DIR, registryHostDirs, restoreHostsFiles, writeHostsFile, type HostsFileResult, type HostsRestoreResult } from '../proxy/hosts-toml.ts';
 
 export function mirrorUrl(config: PullgateConfig): string {
   const { host, port } = config.listen;
@@ -12,10 +16,11 @@ export function mirrorUrl(config: PullgateConfig): string {
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
+/** Results are per directory written (`127.0.0.1_5000_` and `127.0.0.1:5000` for one registry). */
 export async function hostsCommand(config: PullgateConfig, dir: string, withDefault: boolean): Promise<{ registry: string; result: HostsFileResult }[]> {
   const url = mirrorUrl(config);
-  const names = config.registries.map((r) => r.host);
-  if (withDefault) names.push('_default');
+  const names = [...new Set(config.registries.flatMap((r) => registryHostDirs(r.host)))];
+  if (withDefault) names.push(DEFAULT_HOST_DIR);
   const results: { registry: string; result: HostsFileResult }[] = [];
   for (const registry of names) results.push({ registry, result: await writeHostsFile(dir, registry, url) });
   return results;

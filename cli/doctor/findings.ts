@@ -27,6 +27,12 @@ export type FindingCode =
   | 'hosts_other_host'
   | 'hosts_no_resolve'
   | 'hosts_via_default'
+  | 'hosts_unreadable'
+  | 'hosts_not_directory'
+  | 'default_ok'
+  | 'default_missing'
+  | 'default_not_gate'
+  | 'alias_not_gate'
   | 'mirror_live'
   | 'mirror_down';
 

@@ -2,7 +2,8 @@
  * `pullgate doctor` on real hosts.toml directories: the fail-closed form `pullgate hosts` writes, the stub
  * form REAL-PEERS §3 measured as fail-closed too, and every measured bypass (no [host] table, no server,
  * the upstream as server or as another host, a stale mirror port, no resolve), directory lookup as
- * containerd does it (registry dir, then _default, root by root), and the command's exit codes and --json.
+ * containerd does it (`<host>_<port>_`, then `<host>:<port>`, then _default, root by root; the first path
+ * that exists wins), what unlisted registries and docker.io aliases get, and the command's exit codes and --json.
  */
 import t from 'tap';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDoctor } from '../../cli/doctor.ts';
-import { checkRegistryHosts, inspectHostsToml } from '../../cli/doctor/hosts-check.ts';
+import { checkRegistryHosts, checkUnlistedRegistries, inspectHostsToml } from '../../cli/doctor/hosts-check.ts';
+import { lookupHostDirectory } from '../../cli/doctor/host-lookup.ts';
 import { hostsToml } from '../../proxy/hosts-toml.ts';
 import { runCommand } from '../harness/processes.ts';
 import { startFakeMirror } from './fake-mirror.ts';
@@ -34,6 +36,8 @@ t.test('each hosts.toml shape gets the verdict containerd\'s measured behaviour 
     ['pull only, server still the mirror', `server = "${MIRROR}"\n[host."${MIRROR}"]\n  capabilities = ["pull"]\n`, ['warn:hosts_no_resolve', 'ok:hosts_ok']],
     ['nothing can resolve', `server = "${MIRROR}"\ncapabilities = ["pull"]\n[host."${MIRROR}"]\n  capabilities = ["pull"]\n`, ['warn:hosts_no_resolve', 'problem:hosts_no_resolve']],
     ['not TOML', 'server = \n[host\n', ['problem:hosts_invalid']],
+    ['capabilities are case-insensitive in containerd', `server = "${MIRROR}"\n[host."${MIRROR}"]\n  capabilities = ["Pull", "RESOLVE"]\n`, ['ok:hosts_ok']],
+    ['an unknown capability makes containerd drop the file', `server = "${MIRROR}"\n[host."${MIRROR}"]\n  capabilities = ["pull", "resolve", "fetch"]\n`, ['problem:hosts_invalid']],
   ];
   for (const [name, text, expected] of cases) t.same(summary(text), expected, name);
 });
@@ -61,6 +65,43 @@ t.test('directory lookup as containerd does it', async (t) => {
   const first = tree({ 'docker.io/hosts.toml': `server = "${UPSTREAM}"\n` });
   t.same(await codes([first, dir], 'docker.io'), ['hosts_no_host_table', 'hosts_server_not_mirror']);
   t.same(await codes([tree({}), dir], 'docker.io'), ['hosts_ok'], 'an empty first root falls through');
+});
+
+t.test('the _port_ spelling comes first, and a directory without hosts.toml wins anyway', async (t) => {
+  const good = hostsToml(MIRROR);
+  const direct = 'server = "http://127.0.0.1:5000"\n[host."http://127.0.0.1:5000"]\n';
+  const caOnly = tree({ '127.0.0.1_5000_/ca.crt': 'cert\n', '127.0.0.1:5000/hosts.toml': good });
+  const found = await checkRegistryHosts([caOnly], '127.0.0.1:5000', MIRROR);
+  t.match(found, [{ level: 'problem', code: 'hosts_missing', registry: '127.0.0.1:5000', file: path.join(caOnly, '127.0.0.1_5000_/hosts.toml') }]);
+  t.equal(found.length, 1);
+  t.match(found[0]!.message, `ignores, ${path.join(caOnly, '127.0.0.1:5000')}`, 'says which directory is shadowed');
+
+  t.same(await codes([tree({ '127.0.0.1_5000_/hosts.toml': good, '127.0.0.1:5000/hosts.toml': direct })], '127.0.0.1:5000'), ['hosts_ok'], 'the colon spelling is never read');
+  t.same(await codes([tree({ '127.0.0.1_5000_/hosts.toml': direct, '127.0.0.1:5000/hosts.toml': good })], '127.0.0.1:5000'), ['hosts_server_not_mirror', 'hosts_other_host']);
+  t.same(await codes([tree({ '127.0.0.1_5000_/hosts.toml': '', '127.0.0.1:5000/hosts.toml': good })], '127.0.0.1:5000'), ['hosts_missing'], 'an empty hosts.toml is no hosts.toml');
+  t.same(await codes([tree({ '127.0.0.1_5000_': 'a file, not a directory\n', '127.0.0.1:5000/hosts.toml': good })], '127.0.0.1:5000'), ['hosts_not_directory'], 'a plain file is picked too, and fails every pull');
+  t.same(await codes([tree({ '127.0.0.1_5000_/ca.crt': 'cert\n' }), tree({ '127.0.0.1:5000/hosts.toml': good })], '127.0.0.1:5000'), ['hosts_missing'], 'the first root that has any spelling wins');
+  t.same(await codes([tree({ '_default/hosts.toml': good }), tree({ '127.0.0.1_5000_/ca.crt': 'cert\n' })], '127.0.0.1:5000'), ['hosts_via_default', 'hosts_ok'], '_default ends the first root\'s lookup');
+  t.same(await codes([tree({ '_default/ca.crt': 'cert\n' }), tree({ '127.0.0.1:5000/hosts.toml': good })], '127.0.0.1:5000'), ['hosts_via_default', 'hosts_missing'], 'a certificates-only _default means direct');
+  t.same(await codes([tree({ 'registry.example:5000/hosts.toml': good })], 'registry.example:5000'), ['hosts_ok']);
+
+  const fileRoot = path.join(tree({ 'root-is-a-file': 'x' }), 'root-is-a-file');
+  t.match(await lookupHostDirectory([fileRoot], '127.0.0.1:5000'), { kind: 'error', path: path.join(fileRoot, '127.0.0.1_5000_') }, 'ENOTDIR is an error for containerd, not "try the next"');
+  t.same(await codes([fileRoot], '127.0.0.1:5000'), ['hosts_unreadable']);
+  t.match(await lookupHostDirectory([tree({})], 'quay.io'), { kind: 'none' });
+});
+
+t.test('unlisted registries and docker.io aliases: _default', async (t) => {
+  const good = hostsToml(MIRROR);
+  const summary = async (roots: string[], registries: string[]) => (await checkUnlistedRegistries(roots, registries, MIRROR)).map((f) => `${f.level}:${f.code}${f.registry !== undefined ? `:${f.registry}` : ''}`);
+  t.same(await summary([tree({})], ['docker.io']), ['warn:default_missing']);
+  t.same(await summary([tree({ '_default/hosts.toml': good })], ['docker.io']), ['ok:default_ok']);
+  t.same(await summary([tree({ '_default/hosts.toml': `server = "${UPSTREAM}"\n` })], ['docker.io']), ['warn:default_not_gate']);
+  t.same(await summary([tree({ '_default/ca.crt': 'cert\n' })], ['docker.io']), ['warn:default_not_gate'], 'certificates only: direct');
+  t.same(await summary([tree({ '_default/hosts.toml': `server = "${UPSTREAM}"\n` }), tree({ '_default/hosts.toml': good })], ['docker.io']), ['warn:default_not_gate'], 'the first root\'s _default is the one');
+  const alias = tree({ '_default/hosts.toml': good, 'registry-1.docker.io/ca.crt': 'cert\n', 'index.docker.io/hosts.toml': good });
+  t.same(await summary([alias], ['docker.io']), ['ok:default_ok', 'warn:alias_not_gate:registry-1.docker.io'], 'an alias directory of its own shadows _default');
+  t.same(await summary([alias], ['ghcr.io']), ['ok:default_ok'], 'docker.io aliases only matter when docker.io is gated');
 });
 
 t.test('--certs-dir replaces config_path\'s directories (a hostPath mounted elsewhere)', async (t) => {

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
 import { startContainerd } from '../harness/containerd.ts';
 import { pushTestImage } from '../harness/images.ts';
+import { portSpelling } from '../../proxy/hosts-toml.ts';
 import { startPullgate } from './pullgate-process.ts';
 
 interface Report { ok: boolean; mirror: string; findings: { level: string; code: string; registry?: string }[] }
@@ -37,7 +38,7 @@ t.test('doctor on a live node agrees with containerd', async (t) => {
   await t.test('not wired yet: no hosts.toml for the registry', async (t) => {
     const { code, report } = await doctor();
     t.equal(code, 1);
-    t.match(report.findings, [{ code: 'containerd_config' }, { code: 'config_path' }, { code: 'hosts_missing', registry: registry.host }, { code: 'mirror_live' }]);
+    t.match(report.findings, [{ code: 'containerd_config' }, { code: 'config_path' }, { code: 'hosts_missing', registry: registry.host }, { code: 'default_missing', level: 'warn' }, { code: 'mirror_live' }]);
   });
 
   await t.test('wired by pullgate hosts: doctor ok, and the denied image cannot be pulled', async (t) => {
@@ -55,7 +56,8 @@ t.test('doctor on a live node agrees with containerd', async (t) => {
   });
 
   await t.test('a hosts.toml without [host]: doctor flags it, and containerd really pulls around the gate', async (t) => {
-    writeFileSync(join(containerd.certsDir, registry.host, 'hosts.toml'), `server = "${gate.url}"\n`);
+    // Into the directory containerd reads first for a host with a port: `<host>_<port>_`.
+    writeFileSync(join(containerd.certsDir, portSpelling(registry.host), 'hosts.toml'), `server = "${gate.url}"\n`);
     const { code, report } = await doctor();
     t.equal(code, 1);
     t.match(report.findings.filter((f) => f.level === 'problem'), [{ code: 'hosts_no_host_table', registry: registry.host }]);

@@ -1,9 +1,10 @@
 /**
  * `pullgate hosts --restore` (uninstall): puts back what `pullgate hosts` replaced, removes what it added,
- * leaves alone what someone changed since, and is safe to run twice.
+ * leaves alone what someone changed since, and is safe to run twice — for both directory spellings containerd
+ * reads (`<host>_<port>_` and `<host>:<port>`), keeping the operator's certificates and directories.
  */
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,4 +76,63 @@ t.test('the CLI: pullgate hosts --dir DIR --restore', async (t) => {
   t.equal(res.code, 0, res.stderr);
   t.equal(res.stdout, 'ghcr.io: restored\n');
   t.equal((await runCommand(process.execPath, [BIN, 'hosts', '--restore'], 30_000)).code, 2, '--dir is still required');
+});
+
+/** Every directory and file under `dir` with its content: the node's certs.d as containerd sees it. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const name = path.join(rel, entry.name);
+      if (entry.isDirectory()) {
+        out[`${name}/`] = '(dir)';
+        walk(name);
+      } else out[name] = readFileSync(path.join(dir, name), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
+t.test('both port spellings: --restore gives back exactly the tree that was there', async (t) => {
+  // Every shape a `_port_` directory takes on real nodes: certificates only, an operator's hosts.toml,
+  // empty (itself a setting: "pull direct"), or absent.
+  const dir = certsDir({
+    '10.0.0.1_5000_/ca.crt': 'cert for 10.0.0.1\n',
+    '10.0.0.2_5000_/hosts.toml': 'server = "https://10.0.0.2:5000"\n',
+    '10.0.0.2_5000_/client.cert': 'client cert\n',
+    '10.0.0.2:5000/hosts.toml': 'server = "https://10.0.0.2:5000"\n',
+  });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, '10.0.0.3_5000_'));
+  const before = snapshot(dir);
+  const config = buildConfig({ registries: ['10.0.0.1:5000', '10.0.0.2:5000', '10.0.0.3:5000', '10.0.0.4:5000'].map((host) => ({ host, endpoint: `https://${host}` })) }, undefined);
+
+  const written = await hostsCommand(config, dir, true);
+  t.same(written.map((r) => `${r.registry}: ${r.result}`), [
+    '10.0.0.1_5000_: written', '10.0.0.1:5000: written',
+    '10.0.0.2_5000_: replaced', '10.0.0.2:5000: replaced',
+    '10.0.0.3_5000_: written', '10.0.0.3:5000: written',
+    '10.0.0.4_5000_: written', '10.0.0.4:5000: written',
+    '_default: written',
+  ]);
+  for (const r of written) t.match(readFileSync(path.join(dir, r.registry, 'hosts.toml'), 'utf8'), /^# Written by `pullgate hosts`/, `${r.registry}: the gate's file`);
+  t.equal(readFileSync(path.join(dir, '10.0.0.1_5000_/ca.crt'), 'utf8'), 'cert for 10.0.0.1\n', 'certificates stay in place');
+  // A second install with another mirror address must not make pullgate's first file the "original".
+  const moved = buildConfig({ listen: '127.0.0.1:6060', registries: config.registries.map((r) => ({ host: r.host, endpoint: r.endpoint.href })) }, undefined);
+  await hostsCommand(moved, dir, true);
+
+  await restoreCommand(dir);
+  t.same(snapshot(dir), before, 'the same files, contents and directories as before install');
+});
+
+t.test('a backup an older pullgate made of its own file is not restored', async (t) => {
+  const dir = certsDir({});
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await writeHostsFile(dir, 'ghcr.io', MIRROR);
+  // What `pullgate hosts` did before it told its own file from an operator's: copied it as the backup.
+  writeFileSync(path.join(dir, `ghcr.io/hosts.toml${BACKUP_SUFFIX}`), readFileSync(path.join(dir, 'ghcr.io/hosts.toml')));
+  await writeHostsFile(dir, 'ghcr.io', 'http://127.0.0.1:6060');
+  t.same(await restoreHostsFiles(dir), [{ registry: 'ghcr.io', result: 'removed' }]);
+  t.notOk(existsSync(path.join(dir, 'ghcr.io')), 'no pullgate file left pointing at a mirror that is gone');
 });
