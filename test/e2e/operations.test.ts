@@ -26,6 +26,20 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10
   }
 }
 
+/** 64 MiB, or twice the largest TCP receive + send buffers this kernel allows if that is more (a multiple of 1 MiB). */
+function blobLargerThanSocketBuffers(): number {
+  const max = (file: string) => {
+    try {
+      return Number(readFileSync(file, 'utf8').trim().split(/\s+/).at(-1)) || 0;
+    } catch {
+      return 0;
+    }
+  };
+  const buffers = max('/proc/sys/net/ipv4/tcp_rmem') + max('/proc/sys/net/ipv4/tcp_wmem') + max('/proc/sys/net/core/rmem_max');
+  const MiB = 1024 * 1024;
+  return Math.max(64 * MiB, Math.ceil((2 * buffers) / MiB) * MiB);
+}
+
 t.test('hot reload: policy, trust store and config change under a running gate', async (t) => {
   const registry = await startRegistry();
   t.teardown(() => registry.stop());
@@ -97,10 +111,10 @@ t.test('hot reload: policy, trust store and config change under a running gate',
 t.test('SIGTERM: an in-flight blob finishes, /readyz says 503 meanwhile, new connections are refused, exit 0', async (t) => {
   const registry = await startRegistry();
   t.teardown(() => registry.stop());
-  // 64 MiB: more than every buffer between the gate and a reader that stopped reading can hold (loopback
-  // tcp_rmem max 32 MiB + tcp_wmem max 4 MiB + stream buffers), so the gate cannot finish the body while the
-  // reader below is paused. The download is in flight by construction, not by luck.
-  const blob = await pushLargeBlob(registry.url, 'test/big', 64 * 1024 * 1024);
+  // More than every buffer between the gate and a reader that stopped reading can hold (the kernel's largest
+  // receive and send buffers, e.g. 32 MiB + 4 MiB here, plus stream buffers of a few hundred KiB), so the gate
+  // cannot finish the body while the reader below is paused. The download is in flight by construction.
+  const blob = await pushLargeBlob(registry.url, 'test/big', blobLargerThanSocketBuffers());
   const gate = await startPullgate({
     registries: [{ host: registry.host, endpoint: registry.url }],
     trustPolicy: { version: '1.0', trustPolicies: [{ name: 'open', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] },
