@@ -11,7 +11,8 @@
  * reported as its median round (every round in the note):
  *   nginx static 200 — the machine's floor for an HTTPS request with no application behind it;
  *   /healthz         — the Node floor: the webhook's own TLS connection and HTTP stack, no admission work;
- *   /validate        — the rules alone (mirrored registries, pull policy, digests, reference parsing);
+ *   /validate        — the rules (mirrored registries, pull policy, reference parsing), digests from the store
+ *                      verified from the resolver's cache (webhook.verifyCachedDigests);
  *   /mutate          — pinning on, every tag already resolved and verified (cache hits), JSONPatch rendered.
  */
 import { Agent, request } from 'node:https';
@@ -75,12 +76,14 @@ export async function benchWebhook(): Promise<BenchRow[]> {
     await waitUntilReady(proc, 'webhook /healthz', () => post(agent, port, '/healthz', undefined).then((r) => r.status === 200), 15_000);
 
     const d = `@${SIGNED}`;
+    // Digests with IfNotPresent/Never are verified at admission (webhook.verifyCachedDigests, on by default), so
+    // they name the local registry's signed image: decided once by the warm-up below, then cache hits.
     const validate = review([
-      { name: 'init', image: `nginx:1.25${d}`, imagePullPolicy: 'IfNotPresent', init: true },
+      { name: 'init', image: `${registry.host}/bench/signed:v1${d}`, imagePullPolicy: 'IfNotPresent', init: true },
       { name: 'app', image: `${registry.host}/bench/signed${d}`, imagePullPolicy: 'IfNotPresent' },
       { name: 'sidecar', image: 'docker.io/library/envoy:v1.30', imagePullPolicy: 'Always' },
       { name: 'metrics', image: 'prom/statsd-exporter' },
-      { name: 'shell', image: `busybox:1.36${d}`, imagePullPolicy: 'Never' },
+      { name: 'shell', image: `${registry.host}/bench/signed${d}`, imagePullPolicy: 'Never' },
     ]);
     const tag = `${registry.host}/bench/signed:v1`;
     const mutate = review([
@@ -92,6 +95,8 @@ export async function benchWebhook(): Promise<BenchRow[]> {
     ]);
     const first = await post(agent, port, '/mutate', mutate);
     if (first.status !== 200 || !first.body.includes('"patchType":"JSONPatch"')) throw new Error(`bench: /mutate did not pin: ${first.status} ${first.body}`);
+    const validated = await post(agent, port, '/validate', validate);
+    if (validated.status !== 200 || !validated.body.includes('"allowed":true')) throw new Error(`bench: /validate did not allow: ${validated.status} ${validated.body}`);
 
     const validateFile = join(dir, 'validate.json');
     const mutateFile = join(dir, 'mutate.json');
