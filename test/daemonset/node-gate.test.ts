@@ -1,11 +1,11 @@
 /**
  * The node gate DaemonSet as rendered: loopback mirror, host network, probes on the admin port, hardened
- * containers, every node — and its init container really writing the fail-closed hosts.toml, run here with
- * the rendered args and config against a stand-in for the host's certs.d, then undone by the uninstall
- * DaemonSet's command.
+ * containers, every node — and its init container really writing the fail-closed hosts.toml (and _default,
+ * except in the audit overlay), run here with the rendered args and config against a stand-in for the host's
+ * certs.d, then undone by the uninstall DaemonSet's command.
  */
 import t from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -100,8 +100,18 @@ async function runContainer(c: { args: string[] }, root: string, files: Record<s
   return runCommand(process.execPath, [BIN, ...c.args.map((a) => (a.startsWith('/') ? path.join(root, a) : a))], 30_000);
 }
 
+t.test('the init container writes _default too (--default); the audit overlay, which blocks nothing, does not', async (t) => {
+  t.equal(init.args.at(-1), '--default', 'enforce: aliases and unlisted registries go to the gate');
+  const auditDs = find(rendered('daemonset/overlays/audit'), 'DaemonSet', 'pullgate');
+  const auditInit = auditDs.spec.template.spec.initContainers.find((c: { name: string }) => c.name === 'hosts');
+  t.same(auditInit.args, init.args.filter((a: string) => a !== '--default'), 'audit: the same command without --default');
+  const pinningInit = find(rendered('daemonset/overlays/pinning'), 'DaemonSet', 'pullgate').spec.template.spec.initContainers.find((c: { name: string }) => c.name === 'hosts');
+  t.same(pinningInit.args, init.args, 'pinning enforces: keeps --default');
+});
+
 t.test('the init container writes the fail-closed hosts.toml; the uninstall DaemonSet restores', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'pg-node-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const certs = path.join(root, 'host/etc/containerd/certs.d');
   mkdirSync(path.join(certs, 'docker.io'), { recursive: true });
   const original = 'server = "https://registry-1.docker.io"\n';
@@ -112,6 +122,9 @@ t.test('the init container writes the fail-closed hosts.toml; the uninstall Daem
   t.match(written.stdout, 'docker.io: replaced');
   const hosts = readFileSync(path.join(certs, 'docker.io/hosts.toml'), 'utf8');
   t.match(inspectHostsToml(hosts, mirrorUrl(config)), [{ level: 'ok', code: 'hosts_ok' }], 'doctor calls it fail-closed');
+  // --default: aliases (registry-1.docker.io, Registry.Host:5000) and unlisted registries reach the gate.
+  t.match(written.stdout, '_default: written');
+  t.match(inspectHostsToml(readFileSync(path.join(certs, '_default/hosts.toml'), 'utf8'), mirrorUrl(config)), [{ level: 'ok', code: 'hosts_ok' }], '_default goes to the gate');
   t.equal(readFileSync(path.join(certs, `docker.io/hosts.toml${BACKUP_SUFFIX}`), 'utf8'), original, 'original kept');
 
   const uninstall = find(rendered('daemonset/uninstall'), 'DaemonSet', 'pullgate-uninstall') as K8sObject;
@@ -122,4 +135,5 @@ t.test('the init container writes the fail-closed hosts.toml; the uninstall Daem
   t.equal(restored.code, 0, `restore: ${restored.stderr}`);
   t.match(restored.stdout, 'docker.io: restored');
   t.equal(readFileSync(path.join(certs, 'docker.io/hosts.toml'), 'utf8'), original, 'the node pulls as before install');
+  t.notOk(existsSync(path.join(certs, '_default')), '_default, which pullgate created, is gone');
 });
