@@ -130,7 +130,7 @@ export class AdmissionRules {
     const violations = [
       ...unknown.map((f): Violation => ({
         reason: 'unknown_image_field',
-        message: `${f.path}: pullgate does not understand this image-bearing field and cannot vouch for what it pulls (denied rather than ignored)`,
+        message: `${clipPath(f.path)}: pullgate does not understand this image-bearing field and cannot vouch for what it pulls (denied rather than ignored)`,
       })),
       ...results.flatMap((r) => (r.violation ? [r.violation] : [])),
     ];
@@ -207,6 +207,11 @@ function violation(reason: AdmissionReason, message: string): ContainerResult {
 /** Image text as written, quoted and escaped, clipped: it is user input going into an API response. */
 function quote(image: string): string {
   return JSON.stringify(clip(image));
+}
+
+/** A field path is built from the object's keys (user input, any length): keep its start and its end. */
+function clipPath(path: string): string {
+  return path.length > 300 ? `${path.slice(0, 100)}…${path.slice(-200)}` : path;
 }
 
 function clip(s: string): string {

@@ -122,7 +122,10 @@ t.test('image-bearing fields the webhook does not understand are denied', async 
   // (Written as text: JSON.stringify itself recurses and cannot build it.)
   const text = JSON.stringify(withVolumes([], { extra: { deep: 'DEEP' } })).replace('"DEEP"', `${'{"a":'.repeat(20_000)}{"image":"x"}${'}'.repeat(20_000)}`);
   const deep = await w.post('/validate', text);
-  t.match(deep.json?.response.status?.message, /^pullgate: spec\.deep(\.a){20000}\.image: pullgate does not understand/, 'deeply nested');
+  t.match(deep.json?.response.status?.message, /^pullgate: spec\.deep(\.a){45}\.…(\.a){97}\.image: pullgate does not understand/, 'deeply nested, its path clipped in the message');
+  const longKey = `image${'x'.repeat(100_000)}`;
+  const long = await verdict({ [longKey]: 'quay.io/evil/x:1' });
+  t.equal(long, `pullgate: spec.${longKey.slice(0, 95)}…${longKey.slice(-200)}: pullgate does not understand this image-bearing field and cannot vouch for what it pulls (denied rather than ignored)`, 'a long key is clipped');
   const many = await verdict({ containers: [{ ...MAIN, ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`image${i}`, 'x'])) }] });
   t.equal(many?.split('; ').length, 10, 'at most ten listed');
 });
