@@ -3,8 +3,9 @@
  * update in place). Every `reloadIntervalMs` the watched files are stat-fingerprinted; on a change the new
  * files are loaded and validated in full, and only then swapped in. A broken new file changes nothing: the
  * last good config and policy keep running, with an error log line naming the problem and
- * `pullgate_config_last_reload_success{kind} 0` until a good file replaces it. A new policy engine empties
- * the verified store (proxy/verified-store.ts), so no decision outlives the policy it was made under.
+ * `pullgate_config_last_reload_success{kind} 0` until a good file replaces it. A new policy engine starts a new
+ * policy generation with its own decision cache (proxy/verified-store.ts, webhook/image-resolver.ts), so no
+ * decision outlives the policy it was made under, not even one that was still running during the reload.
  */
 import { loadConfig } from '../config/load.ts';
 import type { PullgateConfig } from '../config/types.ts';
@@ -121,6 +122,6 @@ export class Reloader {
     for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
     metrics.reloads.inc({ kind: 'policy', result: 'ok' });
     metrics.reloadHealthy.set({ kind: 'policy' }, 1);
-    logger.info({ configDir }, 'trust policy and trust stores reloaded; decision cache emptied');
+    logger.info({ configDir }, 'trust policy and trust stores reloaded; decisions made under the old ones are no longer used');
   }
 }

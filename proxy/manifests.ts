@@ -20,12 +20,18 @@ import type { VerifiedStore } from './verified-store.ts';
 
 export type ManifestRequest = Extract<DistributionRequest, { kind: 'manifest' }>;
 
+/**
+ * What one request works with: one policy generation. The engine and the verified store come as a pair (made
+ * together by proxy/server.ts, replaced together on a reload), and a request reads this object once, when it
+ * starts, so its lookups, its single flight and its writes all belong to the engine that decides for it.
+ */
 export interface ManifestDeps {
-  readonly engine: () => PolicyEngine;
+  readonly engine: PolicyEngine;
   readonly mode: EnforcementMode;
   readonly manifestMaxBytes: number;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  /** Shared by all generations: a note only ever denies, under a digest no image has (denial-notes.ts). */
   readonly notes: DenialNotes;
   readonly store: VerifiedStore;
 }
@@ -40,10 +46,7 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
     const note = deps.notes.lookup(request.reference.digest.text);
     if (note !== undefined) return sendOciError(res, request.method, new OciError('DENIED', note.message));
   }
-  const engine = deps.engine();
-  deps.store.decidedUnder(engine);
-
-  const outcome = await decideManifest({ engine, store: deps.store, manifestMaxBytes: deps.manifestMaxBytes }, client, request.repository, request.reference, req.headers.accept);
+  const outcome = await decideManifest({ engine: deps.engine, store: deps.store, manifestMaxBytes: deps.manifestMaxBytes }, client, request.repository, request.reference, req.headers.accept);
   if (outcome.kind === 'failed') {
     const notFound = outcome.reason === 'manifest_unknown';
     record(deps, { registry, ref, digest: undefined, decision: notFound ? 'not_found' : 'deny', reason: outcome.reason, message: outcome.message, started, method: request.method, cache: undefined });

@@ -20,7 +20,8 @@ import type { CredentialStore } from './upstream/credentials.ts';
 export interface MirrorOptions {
   readonly config: PullgateConfig;
   readonly credentials: CredentialStore;
-  readonly engine: () => PolicyEngine;
+  /** The policy engine to start with; useEngine() replaces it. */
+  readonly engine: PolicyEngine;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
 }
@@ -28,18 +29,19 @@ export interface MirrorOptions {
 export class Mirror {
   readonly server: Server;
   #clients: ReadonlyMap<string, UpstreamClient>;
+  #config: PullgateConfig;
+  /** The current policy generation (see ManifestDeps); a request reads it once, when it arrives. */
   #manifestDeps: ManifestDeps;
   readonly #metrics: ProxyMetrics;
   readonly #logger: Logger;
-  readonly #engine: () => PolicyEngine;
   readonly #notes = new DenialNotes();
 
   constructor(opts: MirrorOptions) {
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;
-    this.#engine = opts.engine;
+    this.#config = opts.config;
     this.#clients = this.#makeClients(opts.config, opts.credentials);
-    this.#manifestDeps = this.#makeDeps(opts.config);
+    this.#manifestDeps = this.#makeDeps(opts.config, opts.engine);
     this.server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err, url: req.url }, 'request failed');
@@ -49,14 +51,38 @@ export class Mirror {
   }
 
   /**
-   * Applies a reloaded config without dropping the listener: new upstream clients, mode, limits and an empty
-   * verified store. Requests already in flight finish on the old clients, which are closed after `graceMs`.
+   * Applies a reloaded config without dropping the listener: new upstream clients, mode, limits and a new
+   * policy generation (same engine, empty verified store). Requests already in flight finish on the old
+   * clients, which are closed after `graceMs`.
    */
   reconfigure(config: PullgateConfig, credentials: CredentialStore, graceMs = 30_000): void {
     const old = this.#clients;
+    this.#config = config;
     this.#clients = this.#makeClients(config, credentials);
-    this.#manifestDeps = this.#makeDeps(config);
+    this.#replaceGeneration(this.#makeDeps(config, this.#manifestDeps.engine));
     setTimeout(() => void Promise.all([...old.values()].map((c) => c.close())), graceMs).unref();
+  }
+
+  /**
+   * A reloaded trust policy or trust store: a new policy generation with its own, empty verified store. Requests
+   * that arrive from now on decide, share single flights and remember under `engine` only; a decision still
+   * running under the old engine can only reach the old store, which is retired here.
+   */
+  useEngine(engine: PolicyEngine): void {
+    if (engine === this.#manifestDeps.engine) return;
+    this.#replaceGeneration(this.#makeDeps(this.#config, engine));
+  }
+
+  /** The engine of the current generation. */
+  get engine(): PolicyEngine {
+    return this.#manifestDeps.engine;
+  }
+
+  #replaceGeneration(next: ManifestDeps): void {
+    const old = this.#manifestDeps;
+    this.#manifestDeps = next;
+    // Released now rather than when its last in-flight request lets go of it.
+    old.store.retire();
   }
 
   #makeClients(config: PullgateConfig, credentials: CredentialStore): ReadonlyMap<string, UpstreamClient> {
@@ -65,9 +91,9 @@ export class Mirror {
     return new Map(config.registries.map((r) => [r.host, new UpstreamClient(r, config.upstream, credentials.get(r.host), observe)]));
   }
 
-  #makeDeps(config: PullgateConfig): ManifestDeps {
+  #makeDeps(config: PullgateConfig, engine: PolicyEngine): ManifestDeps {
     return {
-      engine: this.#engine,
+      engine,
       mode: config.mode,
       manifestMaxBytes: config.upstream.manifestMaxBytes,
       metrics: this.#metrics,

@@ -6,8 +6,14 @@
  * - the children of an allowed index (multi-arch images are signed at the index: a platform manifest listed by
  *   an index that passed is allowed as part of that index);
  * - the last digest each tag resolved to, used only while the upstream is down and within the stale window.
- * Concurrent decisions for the same digest share one verification (single flight). Everything is dropped when
- * the policy changes: a decision is only as good as the trust policy and store it was made under.
+ * Concurrent decisions for the same digest share one verification (single flight).
+ *
+ * A decision is only as good as the trust policy and stores it was made under, so a store belongs to exactly one
+ * policy generation (proxy/server.ts makes a new store with every new engine, and a request uses the store of the
+ * generation it started in, for lookups, single flight and writes alike). A decision that is still running when
+ * its generation is replaced can then only write into the old store, which no new request reads; retire() empties
+ * it at once and turns its later writes into no-ops, so the bytes it held are released now (cache.maxBytes is
+ * not shared out between a live and a dead store) and the store itself once its last request finishes.
  */
 import { LRUCache } from 'lru-cache';
 import type { CacheConfig } from '../config/types.ts';
@@ -39,7 +45,7 @@ export class VerifiedStore {
   #closure: LRUCache<string, ClosureEntry>;
   #tags: LRUCache<string, { digest: string; at: number }>;
   readonly #inflight = new Map<string, Promise<unknown>>();
-  #engine: object | undefined;
+  #retired = false;
 
   constructor(cfg: CacheConfig) {
     this.#cfg = cfg;
@@ -79,10 +85,12 @@ export class VerifiedStore {
   }
 
   rememberTag(tagKey: string, digest: string): void {
+    if (this.#retired) return;
     if (this.#cfg.tagTtlMs > 0 || this.#cfg.staleIfErrorMs > 0) this.#tags.set(tagKey, { digest, at: Date.now() });
   }
 
   remember(key: string, manifest: FetchedManifest, decision: Decision, repoKey: string): void {
+    if (this.#retired) return;
     const entry: Verified = { manifest, decision, at: Date.now() };
     if (!decision.allow) {
       if (this.#cfg.denyTtlMs > 0) this.#denied.set(key, entry);
@@ -102,11 +110,17 @@ export class VerifiedStore {
     return p;
   }
 
-  /** Called with the policy engine of each request: a new engine (a policy reload) empties the store. */
-  decidedUnder(engine: object): void {
-    if (this.#engine === engine) return;
-    this.#engine = engine;
+  /**
+   * Its policy generation was replaced (a reload): forget everything, and ignore what decisions still running
+   * under that generation want to remember. Single flight keeps working for the requests already inside.
+   */
+  retire(): void {
+    this.#retired = true;
     this.clear();
+  }
+
+  get retired(): boolean {
+    return this.#retired;
   }
 
   clear(): void {
