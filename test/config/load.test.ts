@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildConfig, loadConfig } from '../../config/load.ts';
@@ -48,6 +48,7 @@ t.test('webhook keys', async (t) => {
 
 t.test('relative paths resolve against the config file folder; YAML and JSON both read', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'c.yaml'), 'mode: audit\nnotation:\n  configDir: ./notation\ncredentials: auth.json\nregistries:\n  - host: 127.0.0.1:5000\n    endpoint: http://127.0.0.1:5000\n');
   const c = await loadConfig(path.join(dir, 'c.yaml'));
   t.equal(c.mode, 'audit');
@@ -98,6 +99,7 @@ t.test('bad config names the file, the key and the fix', async (t) => {
 t.test('unreadable and unparsable files', async (t) => {
   await t.rejects(loadConfig('/nonexistent/pullgate.yaml'), { code: 'CONFIG_INVALID', message: /cannot read/ });
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'bad.yaml'), 'listen: [unclosed');
   await t.rejects(loadConfig(path.join(dir, 'bad.yaml')), { code: 'CONFIG_INVALID', message: /not valid YAML/ });
 });

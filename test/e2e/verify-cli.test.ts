@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry } from '../harness/registry.ts';
 import { pushOciLayout } from '../harness/images.ts';
-import { makeStateDir, runCommand, type CommandResult } from '../harness/processes.ts';
+import { makeStateDir, removeStateDir, runCommand, type CommandResult } from '../harness/processes.ts';
 import { VECTORS, writeNotationDir } from './pullgate-process.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
@@ -32,6 +32,7 @@ t.test('pullgate verify with the notation e2e layouts in a real registry', async
   for (const [repo, layout] of Object.entries(repos)) await pushOciLayout(registry.url, `e2e/${repo}`, join(LAYOUTS, layout), { rebuildReferrersTags: true });
 
   const dir = makeStateDir('pullgate-verify');
+  t.teardown(() => removeStateDir(dir));
   const policy = (level: string) => ({ version: '1.0', trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }] });
   const configFor = (name: string, level: string, cert: string): string => {
     const base = join(dir, name);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { startRegistry } from '../harness/registry.ts';
 import { pushLargeBlob } from '../harness/images.ts';
 import { startTestGate, metricValue } from './gate.ts';
+import { waitFor } from '../harness/wait.ts';
 
 async function download(url: string, headers: Record<string, string> = {}): Promise<{ status: number; sha: string; bytes: number; range?: string | null }> {
   const res = await fetch(url, { headers });
@@ -90,7 +91,10 @@ t.test('misbehaving upstreams: short bodies stay short, closed pooled connection
   await t.rejects(download(`${gate.url}/v2/cut/blobs/${digest}?ns=${host}`), 'a cut body is a failed download, not a short success');
   const first = await download(`${gate.url}/v2/close/blobs/${digest}?ns=${host}`);
   t.equal(first.sha, want);
-  await new Promise((r) => setTimeout(r, 100));
+  // The upstream closes that connection 20 ms after answering: wait until it has, so the gate's pool holds a
+  // connection the upstream already closed.
+  const openUpstreamConnections = () => new Promise<number>((resolve, reject) => upstream.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  t.ok(await waitFor(async () => (await openUpstreamConnections()) === 0, 5000), 'the upstream closed the pooled connection');
   const before = requests;
   const second = await download(`${gate.url}/v2/close/blobs/${digest}?ns=${host}`);
   t.equal(second.sha, want, 'pooled connection closed by upstream: retried on a fresh one');

@@ -8,7 +8,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNotationDir, VECTORS } from '../e2e/pullgate-process.ts';
@@ -51,7 +51,9 @@ t.test('signature discovery overlaps the manifest fetch; the decision is unchang
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
   const host = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const notation = writeNotationDir(mkdtempSync(join(tmpdir(), 'pg-overlap-')), {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-overlap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const notation = writeNotationDir(dir, {
     version: '1.0',
     trustPolicies: [
       { name: 'open', registryScopes: [`${host}/test/open`], signatureVerification: { level: 'skip' } },

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createHttpServer } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -16,6 +16,7 @@ import { Writable } from 'node:stream';
 import { writeNotationDir } from '../e2e/pullgate-process.ts';
 import { startTestGate } from './gate.ts';
 import { createLogger } from '../../proxy/logger.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
 const DIGEST = `sha256:${createHash('sha256').update(MANIFEST).digest('hex')}`;
@@ -24,6 +25,7 @@ const BLOB_DIGEST = `sha256:${createHash('sha256').update(BLOB).digest('hex')}`;
 
 t.test('https upstream with a private CA, Basic credentials, storage redirects', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pg-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   const storageSaw: (string | undefined)[] = [];
   const storage = createHttpServer((req, res) => { storageSaw.push(req.headers.authorization); res.writeHead(200, { 'content-length': BLOB.length }).end(BLOB); });
@@ -76,7 +78,7 @@ t.test('authorization is redacted from logs', async (t) => {
   const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } });
   const logger = createLogger('info', sink);
   logger.info({ authorization: 'Bearer secret-token', headers: { authorization: 'Basic c2VjcmV0' }, upstream: { authorization: 'x' } }, 'request');
-  await new Promise((r) => setTimeout(r, 20));
+  t.ok(await waitFor(() => lines.length > 0, 2000), 'the line was written');
   const text = lines.join('');
   t.notMatch(text, /secret-token|c2VjcmV0/);
   t.match(text, /\[redacted\]/);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { freePort } from '../harness/ports.ts';
-import { makeStateDir, runCommand, startProcess, waitUntilReady } from '../harness/processes.ts';
+import { makeStateDir, removeStateDir, runCommand, startProcess, waitUntilReady } from '../harness/processes.ts';
 import { servingCert } from './tls-certs.ts';
 import { ROOT, workloadReview } from './helpers.ts';
 
@@ -34,7 +34,10 @@ t.test('pullgate webhook serves AdmissionReviews over HTTPS', async (t) => {
   const config = join(dir, 'config.yaml');
   writeFileSync(config, `registries:\n  - host: docker.io\n    endpoint: https://registry-1.docker.io\nwebhook:\n  listen: 127.0.0.1:${port}\n  tlsCert: ./tls.crt\n  tlsKey: ./tls.key\n`);
   const proc = await startProcess({ name: 'pullgate-webhook', command: process.execPath, args: [BIN, 'webhook', '--config', config], logFile: join(dir, 'webhook.log') });
-  t.teardown(() => proc.stop());
+  t.teardown(async () => {
+    await proc.stop();
+    removeStateDir(dir);
+  });
   await waitUntilReady(proc, 'webhook /healthz', () => httpsPost(port, cert.certPem, '/healthz', undefined).then((r) => r.status === 200));
   const review = workloadReview({ containers: [{ name: 'app', image: 'nginx:1.25', imagePullPolicy: 'IfNotPresent' }] });
   const r = await httpsPost(port, cert.certPem, '/validate', JSON.stringify(review));
@@ -47,6 +50,7 @@ t.test('pullgate webhook serves AdmissionReviews over HTTPS', async (t) => {
 
 t.test('bad config: exit 2 with the key named', async (t) => {
   const dir = makeStateDir('pullgate-webhook-cli-bad');
+  t.teardown(() => removeStateDir(dir));
   const config = join(dir, 'config.yaml');
   writeFileSync(config, 'webhook:\n  exemptImages: ["Not/A:Ref:"]\n');
   const bad = await runCommand(process.execPath, [BIN, 'webhook', '--config', config]);
