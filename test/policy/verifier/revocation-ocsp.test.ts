@@ -19,6 +19,7 @@ import { startOcspServer } from '../x509/make-ocsp.ts';
 import { LoopbackCrlSource, startCrlServer } from './crl-server.ts';
 import { MemoryRegistry } from './memory-registry.ts';
 import { FIXED_CLOCK, VECTORS, attachSignature, engineFor, notationDir, targetOf } from './fixtures.ts';
+import { closedUrl } from '../../harness/ports.ts';
 
 const E2E_LAYOUT = join(VECTORS, 'notation/test/e2e/testdata/registry/oci_layout/e2e');
 const OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
@@ -172,6 +173,8 @@ t.test('notation e2e CRL chain: the intermediate\'s OCSP responder is unreachabl
   t.teardown(() => server.close());
   const chain = parseCertificates(readFileSync(join(dir, 'certchain_with_crl.pem'))).map((c) => c.der);
   const registry = signedRegistry(createPrivateKey(readFileSync(join(dir, 'leaf.key'))), chain);
+  // The responder named in the certificate is down: a port we just released refuses connections.
+  const unreachable = await closedUrl();
   const decide = async (intermediateCrl: string) => {
     server.files.set('/leaf.crl', readFileSync(join(dir, 'leaf.crl')));
     server.files.set('/intermediate.crl', readFileSync(join(dir, intermediateCrl)));
@@ -179,7 +182,7 @@ t.test('notation e2e CRL chain: the intermediate\'s OCSP responder is unreachabl
     const cfg = notationDir(t, { policy: policy('strict'), stores: { 'ca:ocsp': [join(dir, 'root.crt')] } });
     const engine = await engineFor(cfg, registry, {
       crlSource: new LoopbackCrlSource((u) => u.replace('http://localhost:10086', server.url)),
-      ocspSource: rewriting(source, 'http://localhost.test', 'http://127.0.0.1:1'),
+      ocspSource: rewriting(source, 'http://localhost.test', unreachable),
     });
     const d = await engine.decide(targetOf(registry, 'localhost:5000', 'crl', 'v1'));
     await source.close();

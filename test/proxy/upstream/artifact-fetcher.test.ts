@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startRegistry } from '../../harness/registry.ts';
 import { pushOciLayout } from '../../harness/images.ts';
+import { closedUrl } from '../../harness/ports.ts';
 import { UpstreamClient } from '../../../proxy/upstream/client.ts';
 import { upstreamArtifactFetcher } from '../../../proxy/upstream/artifact-fetcher.ts';
 import { HttpCrlSource } from '../../../proxy/upstream/crl-source.ts';
@@ -100,7 +101,7 @@ t.test('CRL source: cached, single flight, failures are reasons', async (t) => {
   t.match(await crls.fetchCrl(`${base}/down.crl`), { ok: false, reason: /HTTP 503/ });
   t.match(await crls.fetchCrl(`${base}/big.crl`), { ok: false, reason: /larger than 1024/ });
   t.match(await crls.fetchCrl('ldap://ca.example/crl'), { ok: false, reason: /scheme ldap/ });
-  t.match(await crls.fetchCrl('http://127.0.0.1:1/nothing.crl'), { ok: false, reason: /unreachable/ });
+  t.match(await crls.fetchCrl(`${await closedUrl()}/nothing.crl`), { ok: false, reason: /unreachable/ }, 'a port we just released: refused');
   const before = hits;
   await crls.fetchCrl(`${base}/down.crl`);
   t.equal(hits, before, 'a failure is remembered briefly');

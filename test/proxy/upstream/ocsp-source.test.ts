@@ -3,6 +3,7 @@
 import t from 'tap';
 import { HttpOcspSource } from '../../../proxy/upstream/ocsp-source.ts';
 import { startOcspServer } from '../../policy/x509/make-ocsp.ts';
+import { closedUrl } from '../../harness/ports.ts';
 
 t.test('HttpOcspSource', async (t) => {
   const server = await startOcspServer();
@@ -28,6 +29,6 @@ t.test('HttpOcspSource', async (t) => {
   t.match(await source.fetchOcsp(`${server.url}/err`, req), { ok: false, reason: /HTTP 500/ });
   t.match(await source.fetchOcsp('ldap://ocsp.example/', req), { ok: false, reason: /scheme ldap: is not supported/ });
   t.match(await source.fetchOcsp('not a url', req), { ok: false, reason: /is not a URL/ });
-  t.match(await source.fetchOcsp('http://127.0.0.1:1/', req), { ok: false, reason: /unreachable/ });
+  t.match(await source.fetchOcsp(`${await closedUrl()}/`, req), { ok: false, reason: /unreachable/ }, 'a port we just released: refused');
   t.match(await source.fetchOcsp(`${server.url}/`, new Uint8Array(5000)), { ok: false, reason: /too large/ });
 });
