@@ -8,7 +8,8 @@ import { delimiter, join } from 'node:path';
 /**
  * Binary -> Debian package that provides it, for every command a test starts or calls (held complete by
  * test/harness/external-commands.test.ts). runc comes with containerd but is checked on its own; nginx is the
- * harness's reverse-proxy peer (test/harness/peers.test.ts); openssl makes test certificates and answers OCSP.
+ * harness's reverse-proxy peer (test/harness/peers.test.ts); openssl makes test certificates and answers OCSP; notary is
+ * Docker Content Trust's client, server and signer (test/harness/notary.ts, REAL-PEERS §7).
  */
 export const TEST_PEERS: Record<string, string> = {
   'docker-registry': 'docker-registry',
@@ -17,6 +18,9 @@ export const TEST_PEERS: Record<string, string> = {
   runc: 'runc',
   nginx: 'nginx',
   openssl: 'openssl',
+  notary: 'notary',
+  'notary-server': 'notary',
+  'notary-signer': 'notary',
 };
 /** nginx: the reverse-proxy baseline; socat: the bare byte-relay ceiling; wrk and curl: the load generators. */
 export const BENCH_PEERS: Record<string, string> = { nginx: 'nginx', socat: 'socat', wrk: 'wrk', curl: 'curl' };
