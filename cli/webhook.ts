@@ -61,15 +61,16 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
 
   const resolver = new ImageResolver({
     clients,
-    engine: () => engine,
+    engine,
     manifestMaxBytes: config.upstream.manifestMaxBytes,
     cacheTtlMs: wh.cacheTtlMs,
     timeoutMs: wh.timeoutMs,
     onEngineError: (err, ref) => logger.error({ err, ref }, 'policy engine failed'),
   });
-  // The trust policy and stores hot-reload as in `serve`; a new policy drops the resolutions made under the old.
+  // The trust policy and stores hot-reload as in `serve`; a new policy starts a new generation of resolutions
+  // (webhook/image-resolver.ts): none made, or still being made, under the old one is used again.
   const reloader = needsPolicy
-    ? new Reloader({ config, logger, metrics, loadEngine, applyEngine: (next) => { engine = next; resolver.clear(); } })
+    ? new Reloader({ config, logger, metrics, loadEngine, applyEngine: (next) => { engine = next; resolver.useEngine(next); } })
     : undefined;
   await reloader?.start();
   const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify, verifyCachedDigests: wh.verifyCachedDigests });

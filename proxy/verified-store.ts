@@ -119,10 +119,6 @@ export class VerifiedStore {
     this.clear();
   }
 
-  get retired(): boolean {
-    return this.#retired;
-  }
-
   clear(): void {
     this.#allowed.clear();
     this.#stale.clear();

@@ -7,6 +7,12 @@
  * Concurrent admissions of the same image (a Deployment scaled to 50 replicas admits 50 Pods) share one
  * resolution; a finished one is reused for `cacheTtlMs`. Upstream failures are not kept, so the next request
  * asks again. Each resolution is bounded by its own timeout, independent of which request started it.
+ *
+ * Both the shared resolutions and the finished ones belong to one policy generation (the engine they were
+ * decided with), as in the gate (proxy/verified-store.ts): a new engine (useEngine, on a reload) gets a new,
+ * empty generation; a resolution reads its generation once, when it starts, and decides, shares and remembers
+ * only there. One still running under the old engine can neither answer a review that arrives afterwards nor
+ * leave its verdict where the new policy would find it.
  */
 import { LRUCache } from 'lru-cache';
 import type { Decision, ImageTarget } from '../policy/decision.ts';
@@ -27,7 +33,8 @@ export type Resolution =
 export interface ResolverOptions {
   /** One client per mirrored registry host. */
   readonly clients: ReadonlyMap<string, UpstreamClient>;
-  readonly engine: () => PolicyEngine;
+  /** The policy engine to start with; useEngine() replaces it. */
+  readonly engine: PolicyEngine;
   readonly manifestMaxBytes: number;
   readonly cacheTtlMs: number;
   /** Bound on one resolution (fetch + decide). */
@@ -35,15 +42,39 @@ export interface ResolverOptions {
   readonly onEngineError?: (err: unknown, ref: string) => void;
 }
 
+/** One policy generation: an engine and what was resolved (and is being resolved) under it alone. */
+interface Generation {
+  readonly engine: PolicyEngine;
+  readonly inflight: Map<string, Promise<Resolution>>;
+  readonly done: LRUCache<string, Resolution> | undefined;
+  retired: boolean;
+}
+
 export class ImageResolver {
   readonly #opts: ResolverOptions;
-  readonly #inflight = new Map<string, Promise<Resolution>>();
-  readonly #done: LRUCache<string, Resolution> | undefined;
+  #generation: Generation;
 
   constructor(opts: ResolverOptions) {
     this.#opts = opts;
+    this.#generation = this.#newGeneration(opts.engine);
+  }
+
+  #newGeneration(engine: PolicyEngine): Generation {
     // lru-cache treats ttl 0 as "never expires", so 0 means no cache at all rather than a cache forever.
-    this.#done = opts.cacheTtlMs > 0 ? new LRUCache<string, Resolution>({ max: 2048, ttl: opts.cacheTtlMs }) : undefined;
+    const done = this.#opts.cacheTtlMs > 0 ? new LRUCache<string, Resolution>({ max: 2048, ttl: this.#opts.cacheTtlMs }) : undefined;
+    return { engine, inflight: new Map(), done, retired: false };
+  }
+
+  /**
+   * The trust policy or stores changed: what passed before may not pass now. Later resolutions start from an
+   * empty generation; the old one's cache is dropped now, and resolutions still running in it remember nothing.
+   */
+  useEngine(engine: PolicyEngine): void {
+    const old = this.#generation;
+    if (engine === old.engine) return;
+    this.#generation = this.#newGeneration(engine);
+    old.retired = true;
+    old.done?.clear();
   }
 
   /**
@@ -51,33 +82,29 @@ export class ImageResolver {
    * `remember: false` (dry-run requests) reads the cache but leaves no trace in it.
    */
   resolve(ref: ImageReference, remember: boolean): Promise<Resolution> {
+    const gen = this.#generation;
     const reference = ref.digest?.text ?? ref.tag ?? 'latest';
     const key = `${ref.name}${ref.digest ? '@' : ':'}${reference}`;
-    const done = this.#done?.get(key);
+    const done = gen.done?.get(key);
     if (done !== undefined) return Promise.resolve(done);
-    const running = this.#inflight.get(key);
+    const running = gen.inflight.get(key);
     if (running !== undefined) return running;
-    const started = this.#run(ref, reference)
+    const started = this.#run(gen.engine, ref, reference)
       .catch((err: unknown): Resolution => {
         // Nothing may leave a rejected promise in #inflight: every later admission of the image would fail.
         this.#opts.onEngineError?.(err, ref.pullRef);
         return { outcome: 'unresolved', reason: 'engine_error', message: `internal error while resolving (${(err as Error).message})` };
       })
       .then((r) => {
-        this.#inflight.delete(key);
-        if (remember && isLasting(r)) this.#done?.set(key, r);
+        gen.inflight.delete(key);
+        if (remember && !gen.retired && isLasting(r)) gen.done?.set(key, r);
         return r;
       });
-    this.#inflight.set(key, started);
+    gen.inflight.set(key, started);
     return started;
   }
 
-  /** Forgets every resolution (the trust policy changed: what passed before may not pass now). */
-  clear(): void {
-    this.#done?.clear();
-  }
-
-  async #run(ref: ImageReference, reference: string): Promise<Resolution> {
+  async #run(engine: PolicyEngine, ref: ImageReference, reference: string): Promise<Resolution> {
     const client = this.#opts.clients.get(ref.domain);
     if (client === undefined) return { outcome: 'unresolved', reason: 'upstream_unavailable', message: `registry ${ref.domain} is not configured` };
     const signal = AbortSignal.timeout(this.#opts.timeoutMs);
@@ -90,7 +117,7 @@ export class ImageResolver {
     if (manifestRef === undefined) return { outcome: 'unresolved', reason: 'unsupported_digest', message: 'pullgate verifies sha256 and sha512 digests only' };
     // A pinned digest is known before its manifest is: its signature lookup can run alongside the fetch, as in
     // the gate (PolicyEngine.prepare). A tag is only resolved by the fetch itself.
-    if (manifestRef.kind === 'digest') this.#opts.engine().prepare({ registry: ref.domain, repository: ref.path, digest: manifestRef.digest });
+    if (manifestRef.kind === 'digest') engine.prepare({ registry: ref.domain, repository: ref.path, digest: manifestRef.digest });
     const fetched = await fetchManifest(client, ref.path, manifestRef, undefined, this.#opts.manifestMaxBytes, signal);
     if (!fetched.ok) {
       if (signal.aborted) return { outcome: 'unresolved', reason: 'timeout', message: `resolving took longer than ${this.#opts.timeoutMs} ms` };
@@ -108,7 +135,7 @@ export class ImageResolver {
     };
     let decision: Decision;
     try {
-      decision = await this.#opts.engine().decide(target);
+      decision = await engine.decide(target);
     } catch (err) {
       // A verifier bug is a deny with a reason, never an allow (same stance as proxy/manifests.ts).
       this.#opts.onEngineError?.(err, ref.pullRef);

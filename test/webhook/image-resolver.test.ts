@@ -1,6 +1,7 @@
 /**
  * The resolver behind pinning and verify: one upstream fetch for concurrent admissions of an image, reuse for
- * cacheTtlMs, transient failures and engine errors never cached, dry runs leave no trace.
+ * cacheTtlMs, transient failures and engine errors never cached, dry runs leave no trace; and a policy change
+ * while a resolution is deciding (issue 12.1): the old decision answers nothing asked afterwards.
  */
 import t from 'tap';
 import { createServer } from 'node:http';
@@ -46,7 +47,7 @@ t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) =
     prepare: (subject: DecisionSubject) => void events.push(`prepare ${subject.registry}/${subject.repository}@${subject.digest.text}`),
   } as unknown as PolicyEngine;
   const errors: unknown[] = [];
-  const make = (cacheTtlMs: number) => new ImageResolver({ clients: new Map([[host, client]]), engine: () => engine, manifestMaxBytes: 1 << 20, cacheTtlMs, timeoutMs: 2000, onEngineError: (e) => errors.push(e) });
+  const make = (cacheTtlMs: number) => new ImageResolver({ clients: new Map([[host, client]]), engine, manifestMaxBytes: 1 << 20, cacheTtlMs, timeoutMs: 2000, onEngineError: (e) => errors.push(e) });
   const ref = parseImageReference(`${host}/app:v1`);
 
   const r = make(60_000);
@@ -94,4 +95,55 @@ t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) =
   t.same(missing, { outcome: 'unresolved', reason: 'manifest_unknown', message: 'manifest unknown upstream' });
   const unconfigured = await make(60_000).resolve(parseImageReference('quay.io/app:v1'), true);
   t.same(unconfigured, { outcome: 'unresolved', reason: 'upstream_unavailable', message: 'registry quay.io is not configured' });
+});
+
+t.test('a policy change while a resolution is deciding: the new policy never sees the old decision', async (t) => {
+  let fetches = 0;
+  const upstream = createServer((req, res) => {
+    fetches++;
+    if (req.url === '/v2/app/manifests/v1') res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': DIGEST }).end(MANIFEST);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.teardown(() => upstream.close());
+  const host = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const config = buildConfig({ registries: [{ host, endpoint: `http://${host}` }] }, '/tmp/x.yaml');
+  const client = new UpstreamClient(config.registries[0]!, config.upstream, undefined, () => {});
+  t.teardown(() => client.close());
+
+  // The old engine's verification is held (as by a slow signature fetch) until the test lets it finish.
+  const decided: string[] = [];
+  let finishOld: () => void = () => {};
+  const oldEngine = {
+    prepare: () => {},
+    decide: async () => {
+      decided.push('old');
+      await new Promise<void>((resolve) => (finishOld = resolve));
+      return { allow: true, reason: 'verified', message: 'trusted by the old store', statement: 's', checks: [] } satisfies Decision;
+    },
+  } as unknown as PolicyEngine;
+  const newEngine = {
+    prepare: () => {},
+    decide: async () => {
+      decided.push('new');
+      return { allow: false, reason: 'untrusted', message: 'certificate chain not trusted', statement: 's', checks: [] } satisfies Decision;
+    },
+  } as unknown as PolicyEngine;
+  const resolver = new ImageResolver({ clients: new Map([[host, client]]), engine: oldEngine, manifestMaxBytes: 1 << 20, cacheTtlMs: 60_000, timeoutMs: 5000 });
+  const ref = parseImageReference(`${host}/app:v1`);
+
+  const underOld = resolver.resolve(ref, true);
+  // Waits for a condition, with a deadline (no fixed sleep).
+  const deadline = Date.now() + 5000;
+  while (decided.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.same(decided, ['old'], 'the old engine is deciding');
+  resolver.useEngine(newEngine);
+  const underNew = resolver.resolve(ref, true);
+  finishOld();
+  t.equal((await underNew).outcome, 'denied', 'a resolution asked for under the new policy does not join the old one');
+  t.equal(fetches, 2, 'it fetched on its own');
+  await underOld;
+  const later = await resolver.resolve(ref, true);
+  t.equal(later.outcome, 'denied', 'the old allow, finished after the change, is not reused');
+  t.same(decided.sort(), ['new', 'old'], 'each engine decided once');
 });
