@@ -433,7 +433,6 @@ t.test('bounds: depth and item counts, no recursion overflow', async (t) => {
     'LIMIT_EXCEEDED',
     'depth',
   );
-  const start = performance.now();
   // 10^6 nested one-element arrays inside a tag 18: would overflow a recursive decoder.
   const bomb = Buffer.concat([Buffer.from([0xd2]), Buffer.alloc(1_000_000, 0x81), Buffer.from([0x01])]);
   t.equal(codeOf(parse(bomb)), 'LIMIT_EXCEEDED', 'array bomb');
@@ -458,7 +457,6 @@ t.test('bounds: depth and item counts, no recursion overflow', async (t) => {
     'LIMIT_EXCEEDED',
     'size',
   );
-  t.ok(performance.now() - start < 5000, 'bounded work');
 });
 
 t.test('notation-core-go COSE conformance: the protected header encoding matches byte for byte', async (t) => {

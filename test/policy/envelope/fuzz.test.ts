@@ -1,7 +1,7 @@
 /**
  * Property tests over both parsers: arbitrary bytes, mutations of valid
  * envelopes and structurally plausible headers never throw anything but
- * EnvelopeError, never take long, and a mutated envelope only verifies when
+ * EnvelopeError, never hang, and a mutated envelope only verifies when
  * the signed bytes are unchanged.
  */
 import t from 'tap';
@@ -14,7 +14,6 @@ import { makeSigningCert, rawSign, signCose, signJws, targetPayload, type Signin
 
 const JWS = 'application/jose+json';
 const COSE = 'application/cose';
-const MAX_MS = 2000;
 const payload = targetPayload({
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
   digest: `sha256:${'ab'.repeat(32)}`,
@@ -23,9 +22,8 @@ const payload = targetPayload({
 
 type Outcome = { env?: SignatureEnvelope; verified: boolean };
 
-/** Runs the whole pipeline; rethrows anything that is not an EnvelopeError; asserts bounded time. */
+/** Runs the whole pipeline; rethrows anything that is not an EnvelopeError (a hang fails by the test's timeout). */
 function run(bytes: Uint8Array, mediaType: string): Outcome {
-  const start = performance.now();
   const outcome: Outcome = { verified: false };
   try {
     outcome.env = parseEnvelope(bytes, mediaType);
@@ -39,8 +37,6 @@ function run(bytes: Uint8Array, mediaType: string): Outcome {
   } catch (err) {
     if (!(err instanceof EnvelopeError)) throw err;
   }
-  const elapsed = performance.now() - start;
-  if (elapsed > MAX_MS) throw new Error(`took ${elapsed.toFixed(0)} ms`);
   return outcome;
 }
 

@@ -20,14 +20,13 @@ t.test('scope format', async (t) => {
   t.notOk(isValidRegistryScope('*'), 'the global scope is not a repository');
 });
 
-t.test('scope checks take linear time on hostile input', async (t) => {
-  // notation's repository regex has an empty-separator alternative; a backtracking engine explodes on this.
+t.test('scope checks return on hostile input', async (t) => {
+  // notation's repository regex has an empty-separator alternative; a backtracking engine explodes on this and
+  // would not return before the test's timeout. No stopwatch: speed belongs to a benchmark.
   const evil = `example.com/${'a'.repeat(50_000)}!`;
-  const start = performance.now();
   t.notOk(isValidRegistryScope(evil));
   t.notOk(isValidRegistryScope(`example.com/${'a-'.repeat(25_000)}`));
   t.notOk(isValidRegistryScope(`${'a.'.repeat(25_000)}/b`));
-  t.ok(performance.now() - start < 500, 'well under a second');
 });
 
 const policy = parseTrustPolicyDocument(

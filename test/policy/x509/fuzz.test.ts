@@ -1,8 +1,8 @@
 /**
  * Property tests (fast-check): arbitrary DER-ish bytes — random TLV trees, and real certificates / CRLs /
  * timestamp tokens with bytes flipped, truncated or spliced — go into every parser. The only acceptable outcomes
- * are a value or the module's typed error (never a TypeError/RangeError escaping, never a hang: each call is
- * timed), and the verification entry points never throw at all.
+ * are a value or the module's typed error (never a TypeError/RangeError escaping; a hang fails by the test's
+ * timeout, with no stopwatch per call), and the verification entry points never throw at all.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -18,7 +18,6 @@ import { verifyTimestampToken } from '../../../policy/timestamp/verify.ts';
 
 const V = new URL('../../vectors/', import.meta.url).pathname;
 const NOW = new Date('2026-01-01T00:00:00Z');
-const MAX_MS = 2000; // a hang, not a slow machine: real calls take well under 5 ms
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 400);
 
 const certDer = parseCertificates(readFileSync(`${V}notation/test/e2e/testdata/config/crl/certchain_with_crl.pem`)).map((c) => c.der);
@@ -58,19 +57,9 @@ function mutated(base: Uint8Array): fc.Arbitrary<Uint8Array> {
   );
 }
 
-function timed<T>(fn: () => T): T {
-  const start = performance.now();
-  try {
-    return fn();
-  } finally {
-    const ms = performance.now() - start;
-    if (ms > MAX_MS) throw new Error(`took ${ms.toFixed(0)} ms`);
-  }
-}
-
 function onlyTyped(fn: () => unknown, ...types: (abstract new (...args: never[]) => Error)[]): void {
   try {
-    timed(fn);
+    fn();
   } catch (err) {
     if (!types.some((ty) => err instanceof ty)) throw err;
   }
@@ -82,19 +71,19 @@ t.test('certificate parsers', async (t) => {
   fc.assert(fc.property(fc.oneof(anyBytes, mutated(certDer[0]!), mutated(certDer[2]!)), (bytes) => {
     onlyTyped(() => parseCertificate(bytes), X509ParseError);
     onlyTyped(() => parseCertificates(bytes), X509ParseError);
-    const r = timed(() => validateSigningChain([bytes, certDer[1]!, certDer[2]!], { purpose: 'codeSigning', now: NOW }));
+    const r = validateSigningChain([bytes, certDer[1]!, certDer[2]!], { purpose: 'codeSigning', now: NOW });
     if (!r.ok && typeof r.code !== 'string') throw new Error('untyped outcome');
   }), { numRuns: RUNS });
   fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => {
     onlyTyped(() => parseCertificates(`-----BEGIN CERTIFICATE-----\n${text}\n-----END CERTIFICATE-----`), X509ParseError);
   }), { numRuns: RUNS / 4 });
-  t.pass('only X509ParseError escapes, every call bounded');
+  t.pass('only X509ParseError escapes');
 });
 
 t.test('CRL parser and check', async (t) => {
   fc.assert(fc.property(fc.oneof(anyBytes, mutated(crlDer)), (bytes) => {
     onlyTyped(() => parseCrl(bytes), CrlParseError);
-    const status = timed(() => checkCertificateAgainstCrl(leaf, intermediate, bytes, { now: NOW }));
+    const status = checkCertificateAgainstCrl(leaf, intermediate, bytes, { now: NOW });
     if (!['good', 'revoked', 'unknown'].includes(status.status)) throw new Error('untyped status');
   }), { numRuns: RUNS });
   t.pass('only CrlParseError escapes; the check never throws');
@@ -104,7 +93,7 @@ t.test('timestamp token parser and verifier', async (t) => {
   const signature = new TextEncoder().encode('notation');
   fc.assert(fc.property(fc.oneof(anyBytes, mutated(tokenDer)), (bytes) => {
     onlyTyped(() => parseTstInfo(parseTimestampToken(bytes).content), TimestampParseError);
-    const r = timed(() => verifyTimestampToken(bytes, { signature, trustedRoots: r6 }));
+    const r = verifyTimestampToken(bytes, { signature, trustedRoots: r6 });
     if (!r.ok && typeof r.code !== 'string') throw new Error('untyped outcome');
   }), { numRuns: RUNS });
   t.pass('only TimestampParseError escapes; verification never throws');
