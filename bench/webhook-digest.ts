@@ -66,15 +66,25 @@ try {
     const image = (i: number) => `${registry.host}/bench/signed-${i}@${SIGNED}`;
     const first = await admit(review(image(0), 'IfNotPresent'));
     const cold: number[] = [];
-    for (let i = 1; i < REPOS; i++) cold.push(await admit(review(image(i), 'IfNotPresent')));
+    // CPU time of this process (webhook and client) per admission: unlike latency, it does not grow when other
+    // work shares the machine.
+    const cpu = { floor: 0, warm: 0, cold: 0 };
+    const charge = async (key: keyof typeof cpu, body: string): Promise<number> => {
+      const before = process.cpuUsage();
+      const ms = await admit(body);
+      const used = process.cpuUsage(before);
+      cpu[key] += (used.user + used.system) / 1000;
+      return ms;
+    };
+    for (let i = 1; i < REPOS; i++) cold.push(await charge('cold', review(image(i), 'IfNotPresent')));
     const warmBody = review(image(1), 'IfNotPresent');
     const floorBody = review(image(1), 'Always');
     const warm: number[] = [];
     const floor: number[] = [];
     // Interleaved, so a slow stretch of the shared machine hits both alike.
     for (let i = 0; i < WARM; i++) {
-      floor.push(await admit(floorBody));
-      warm.push(await admit(warmBody));
+      floor.push(await charge('floor', floorBody));
+      warm.push(await charge('warm', warmBody));
     }
     const line = (name: string, xs: number[]) => `${name.padEnd(44)} p50 ${q(xs, 0.5).toFixed(2)} ms  p99 ${q(xs, 0.99).toFixed(2)} ms  max ${Math.max(...xs).toFixed(2)} ms  n=${xs.length}`;
     console.log(`node ${process.version}; registry ${registry.host} (distribution on loopback)`);
@@ -82,6 +92,7 @@ try {
     console.log(line('warm: digest, IfNotPresent, decided before', warm));
     console.log(line('cold: digest, IfNotPresent, new repository', cold));
     console.log(`${'first admission of the process (cold + connect)'.padEnd(44)} ${first.toFixed(2)} ms`);
+    console.log(`CPU per admission (webhook + client): floor ${(cpu.floor / WARM).toFixed(2)} ms, warm ${(cpu.warm / WARM).toFixed(2)} ms, cold ${(cpu.cold / cold.length).toFixed(2)} ms; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
     console.log(`upstream manifest GETs: ${await upstreamManifestGets(webhook.metrics.registry.metrics(), registry.host)} for ${REPOS} digests and ${WARM * 2 + REPOS} admissions`);
   } finally {
     await webhook.close();
