@@ -84,6 +84,12 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) webhook!.fail(`exemptNamespaces[${i}]`, `"${ns}" is not a namespace name`, 'write a DNS-1123 label such as kube-system');
   });
   const credentials = root.optionalString('credentials');
+  // The bytes all cold decisions may hold must fit one decision's budget, or a lone decision could be "busy".
+  const decisionMaxBytes = upstream?.optionalInt('decisionMaxBytes', 64 * 1024, 4 * 1024 * 1024 * 1024) ?? 64 * 1024 * 1024;
+  const coldDecisionMaxBytes = upstream?.optionalInt('coldDecisionMaxBytes', 64 * 1024, 64 * 1024 * 1024 * 1024) ?? 128 * 1024 * 1024;
+  if (coldDecisionMaxBytes < decisionMaxBytes) {
+    upstream!.fail('coldDecisionMaxBytes', `${coldDecisionMaxBytes} is less than upstream.decisionMaxBytes (${decisionMaxBytes})`, 'raise coldDecisionMaxBytes or lower decisionMaxBytes');
+  }
 
   return {
     source,
@@ -104,10 +110,11 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       // its envelope) and reads a few KiB; the defaults (policy/discovery/decision-budget.ts) let notation's own
       // bound of 50 signatures finish and stop 50 envelopes of 32 MiB.
       decisionMaxRequests: upstream?.optionalInt('decisionMaxRequests', 4, 10_000) ?? 128,
-      decisionMaxBytes: upstream?.optionalInt('decisionMaxBytes', 64 * 1024, 4 * 1024 * 1024 * 1024) ?? 64 * 1024 * 1024,
+      decisionMaxBytes,
       coldDecisions: upstream?.optionalInt('coldDecisions', 1, 1024) ?? 16,
       coldDecisionQueue: upstream?.optionalInt('coldDecisionQueue', 0, 100_000) ?? 256,
       coldDecisionWaitMs: upstream?.optionalInt('coldDecisionWaitMs', 0, 600_000) ?? 10_000,
+      coldDecisionMaxBytes,
     },
     cache: {
       allowTtlMs: cache?.optionalInt('allowTtlMs', 0, 24 * 3600_000) ?? 5 * 60_000,

@@ -52,6 +52,8 @@ export interface UpstreamLimits {
   readonly coldDecisionQueue?: number;
   /** How long a cold decision waits for a slot before it is denied (`gate_busy`). */
   readonly coldDecisionWaitMs?: number;
+  /** Downloaded signature bytes all cold decisions may hold at once (they live outside the V8 heap limit). */
+  readonly coldDecisionMaxBytes?: number;
 }
 
 /** The verified-decision cache (DESIGN § Pull path rules). */

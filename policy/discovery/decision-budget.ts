@@ -10,7 +10,10 @@
  * - every call carries the decision's AbortSignal, and the decision's deadline aborts it: a decision that timed
  *   out stops its downloads instead of finishing them unseen (and `expired` tells the verifier).
  * Byte accounting reserves a call's cap before it is sent and gives back what was not read, so concurrent calls
- * (a prepared discovery next to the verification that takes it) cannot both spend the same remainder.
+ * (a prepared discovery next to the verification that takes it) cannot both spend the same remainder. The same
+ * reservations are taken from a process-wide pool when one is given (`SharedBytes`, the cold-decision cap):
+ * envelopes are Buffers outside the V8 heap limit, so the bytes held by all decisions at once need their own
+ * bound; a decision that finds the pool empty fails `BUSY`, and ending a decision gives all it held back.
  */
 import { parseDigest } from '../oci/digest.ts';
 import { FetchError, type ArtifactFetcher, type DecisionBudgetLimits, type ManifestLookup, type ReferrersPage } from './fetcher.ts';
@@ -25,6 +28,13 @@ export const DEFAULT_DECISION_BUDGET: DecisionBudgetLimits = Object.freeze({ max
 /** A referrers page is read by the registry's fetcher up to this size (proxy/upstream/artifact-fetcher.ts). */
 const REFERRERS_PAGE_CAP = 4 * 1024 * 1024;
 
+/** A process-wide pool of bytes that decisions reserve from while they hold downloaded content. */
+export interface SharedBytes {
+  /** Takes `n` bytes from the pool; false (nothing taken) when fewer are left. */
+  reserveBytes(n: number): boolean;
+  releaseBytes(n: number): void;
+}
+
 interface Memo<T> {
   /** The largest `maxBytes` the fetch was made with: a later call allowing more may try again after TOO_LARGE. */
   readonly cap: number;
@@ -38,17 +48,21 @@ export class DecisionBudget implements ArtifactFetcher {
   readonly #controller = new AbortController();
   readonly #timer: NodeJS.Timeout;
   readonly #timeoutMs: number;
+  readonly #shared: SharedBytes | undefined;
   #requests = 0;
   #bytes = 0;
+  /** What this decision holds of the shared pool (given back at the end). */
+  #sharedHeld = 0;
   readonly #manifests = new Map<string, Memo<ManifestLookup>>();
   readonly #blobs = new Map<string, Memo<Buffer>>();
   #expire!: () => void;
   /** Resolves when the deadline passes (not when the decision ends normally). */
   readonly expired: Promise<void>;
 
-  constructor(inner: ArtifactFetcher, limits: DecisionBudgetLimits, timeoutMs: number) {
+  constructor(inner: ArtifactFetcher, limits: DecisionBudgetLimits, timeoutMs: number, shared?: SharedBytes) {
     this.inner = inner;
     this.#limits = limits;
+    this.#shared = shared;
     this.#timeoutMs = timeoutMs;
     this.expired = new Promise<void>((resolve) => (this.#expire = resolve));
     // Not unref'd: a decision under way is work the process owes someone, and the deadline is what ends it.
@@ -71,6 +85,7 @@ export class DecisionBudget implements ArtifactFetcher {
   timeOut(): void {
     if (this.#controller.signal.aborted) return;
     this.#controller.abort(new FetchError('ABORTED', `the decision did not finish within ${this.#timeoutMs} ms; its fetches were stopped`));
+    this.#giveBack();
     this.#expire();
   }
 
@@ -78,6 +93,11 @@ export class DecisionBudget implements ArtifactFetcher {
   end(): void {
     clearTimeout(this.#timer);
     if (!this.#controller.signal.aborted) this.#controller.abort(new FetchError('ABORTED', 'the decision has ended'));
+    this.#giveBack();
+  }
+
+  #giveBack(): void {
+    this.#giveShared(this.#sharedHeld);
   }
 
   async referrers(repository: string, subject: string, artifactType: string, next?: string): Promise<ReferrersPage> {
@@ -89,7 +109,7 @@ export class DecisionBudget implements ArtifactFetcher {
       throw this.#failed(err, reserved, REFERRERS_PAGE_CAP);
     }
     const read = page.supported ? page.bytes.byteLength : 0;
-    this.#settle(reserved, Math.min(read, reserved));
+    this.#settle(reserved, Math.min(read, reserved), false);
     // The registry's fetcher caps a page at its own limit, not at what this decision has left: past it, the
     // page was read (once, at most REFERRERS_PAGE_CAP) but the decision stops here.
     if (read > reserved) throw this.#overBytes();
@@ -113,7 +133,7 @@ export class DecisionBudget implements ArtifactFetcher {
     } catch (err) {
       throw this.#failed(err, reserved, maxBytes);
     }
-    this.#settle(reserved, found.found ? found.bytes.byteLength : 0);
+    this.#settle(reserved, found.found ? found.bytes.byteLength : 0, false);
     return found;
   }
 
@@ -126,7 +146,7 @@ export class DecisionBudget implements ArtifactFetcher {
     } catch (err) {
       throw this.#failed(err, reserved, maxBytes);
     }
-    this.#settle(reserved, bytes.byteLength);
+    this.#settle(reserved, bytes.byteLength, true);
     return bytes;
   }
 
@@ -142,14 +162,35 @@ export class DecisionBudget implements ArtifactFetcher {
     }
     const left = this.#limits.maxBytes - this.#bytes;
     if (left <= 0 || (whole && cap > left)) throw this.#overBytes();
-    this.#requests++;
     const reserved = cap < left ? cap : left;
+    // The shared pool gets a blob's declared size up front; a manifest's cap is only a ceiling (4 MiB for a
+    // few hundred bytes), so manifests are counted in it once read (#settle).
+    if (whole) this.#takeShared(reserved);
+    this.#requests++;
     this.#bytes += reserved;
     return reserved;
   }
 
-  #settle(reserved: number, read: number): void {
+  /** Gives back what a call reserved and did not read; `whole`: as #begin. May throw BUSY (see #takeShared). */
+  #settle(reserved: number, read: number, whole: boolean): void {
     this.#bytes -= reserved - read;
+    if (whole) this.#giveShared(reserved - read);
+    else this.#takeShared(read);
+  }
+
+  #takeShared(n: number): void {
+    if (this.#shared === undefined || n === 0) return;
+    if (!this.#shared.reserveBytes(n)) {
+      throw new FetchError('BUSY', 'signature downloads under way hold all the bytes the gate allows at once (upstream.coldDecisionMaxBytes)');
+    }
+    this.#sharedHeld += n;
+  }
+
+  #giveShared(n: number): void {
+    // Once ended, everything held was given back already: a late answer must not give it back twice.
+    if (this.#shared === undefined || n === 0 || this.#sharedHeld < n) return;
+    this.#shared.releaseBytes(n);
+    this.#sharedHeld -= n;
   }
 
   /** A failed call keeps its whole reservation (what it read is unknown); a cap lowered by the budget says so. */

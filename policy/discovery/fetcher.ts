@@ -14,6 +14,7 @@ export type FetchErrorCode =
   | 'INVALID_RESPONSE'
   // The decision's own bounds (policy/discovery/decision-budget.ts), not the registry's fault:
   | 'BUDGET_EXCEEDED' // the decision would make more upstream requests or read more bytes than it may
+  | 'BUSY' // the bytes all decisions together may hold are taken (upstream.coldDecisionMaxBytes)
   | 'ABORTED'; // the decision ended (timed out) while this fetch was under way
 
 export class FetchError extends Error {

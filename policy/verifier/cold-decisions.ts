@@ -6,7 +6,12 @@
  * out is a deny (`gate_busy`), never an allow and never an unbounded wait. Warm decisions (the verified store's
  * hits) never get here, so they never wait. Shared by every policy generation of a process (a reload builds a
  * new verifier, not new room upstream); `configure` applies a reloaded config.
+ *
+ * It is also the pool of bytes all cold decisions together may hold (`maxBytes`): downloaded envelopes are
+ * Buffers, outside the V8 heap limit, so "concurrent × per-decision budget" alone could outgrow the container's
+ * memory limit. A decision that finds the pool empty is denied `gate_busy` (decision-budget.ts reserves from it).
  */
+import type { SharedBytes } from '../discovery/decision-budget.ts';
 
 export interface ColdDecisionLimits {
   /** Cold decisions running at once (config `upstream.coldDecisions`). */
@@ -15,18 +20,21 @@ export interface ColdDecisionLimits {
   readonly queue: number;
   /** How long one waits before it is denied (`upstream.coldDecisionWaitMs`). */
   readonly waitMs: number;
+  /** Downloaded bytes all cold decisions may hold at once (`upstream.coldDecisionMaxBytes`). */
+  readonly maxBytes: number;
 }
 
-export const DEFAULT_COLD_DECISION_LIMITS: ColdDecisionLimits = Object.freeze({ concurrent: 16, queue: 256, waitMs: 10_000 });
+export const DEFAULT_COLD_DECISION_LIMITS: ColdDecisionLimits = Object.freeze({ concurrent: 16, queue: 256, waitMs: 10_000, maxBytes: 128 * 1024 * 1024 });
 
 interface Waiter {
   readonly resolve: (granted: boolean) => void;
   timer: NodeJS.Timeout | undefined;
 }
 
-export class ColdDecisions {
+export class ColdDecisions implements SharedBytes {
   #limits: ColdDecisionLimits;
   #active = 0;
+  #bytes = 0;
   /** Insertion-ordered: the first entry has waited longest. */
   readonly #waiting = new Set<Waiter>();
 
@@ -44,6 +52,21 @@ export class ColdDecisions {
 
   get queued(): number {
     return this.#waiting.size;
+  }
+
+  /** Bytes reserved by decisions now. */
+  get bytesHeld(): number {
+    return this.#bytes;
+  }
+
+  reserveBytes(n: number): boolean {
+    if (this.#bytes + n > this.#limits.maxBytes) return false;
+    this.#bytes += n;
+    return true;
+  }
+
+  releaseBytes(n: number): void {
+    this.#bytes -= n;
   }
 
   /** No slot free now. */
@@ -96,11 +119,17 @@ function giveUp(waiting: Set<Waiter>, waiter: Waiter): void {
   if (waiting.delete(waiter)) waiter.resolve(false);
 }
 
-/** The limits from config (`upstream.coldDecisions`, `coldDecisionQueue`, `coldDecisionWaitMs`), defaults for the rest. */
-export function coldDecisionLimits(upstream: { readonly coldDecisions?: number; readonly coldDecisionQueue?: number; readonly coldDecisionWaitMs?: number }): ColdDecisionLimits {
+/** The limits from config (`upstream.coldDecisions`, `coldDecisionQueue`, `coldDecisionWaitMs`, `coldDecisionMaxBytes`). */
+export function coldDecisionLimits(upstream: {
+  readonly coldDecisions?: number;
+  readonly coldDecisionQueue?: number;
+  readonly coldDecisionWaitMs?: number;
+  readonly coldDecisionMaxBytes?: number;
+}): ColdDecisionLimits {
   return {
     concurrent: upstream.coldDecisions ?? DEFAULT_COLD_DECISION_LIMITS.concurrent,
     queue: upstream.coldDecisionQueue ?? DEFAULT_COLD_DECISION_LIMITS.queue,
     waitMs: upstream.coldDecisionWaitMs ?? DEFAULT_COLD_DECISION_LIMITS.waitMs,
+    maxBytes: upstream.coldDecisionMaxBytes ?? DEFAULT_COLD_DECISION_LIMITS.maxBytes,
   };
 }

@@ -60,6 +60,7 @@ function deny(reason: DecisionReason, message: string, statement: string | undef
 /** The decision's own bounds have their own reasons; everything else is the registry's (verdict.ts). */
 function reasonFor(code: FetchErrorCode): DecisionReason {
   if (code === 'BUDGET_EXCEEDED') return 'budget_exceeded';
+  if (code === 'BUSY') return 'gate_busy';
   if (code === 'ABORTED') return 'verification_timeout';
   return reasonForFetch(code);
 }
@@ -147,7 +148,7 @@ export class NotationVerifier implements SignatureVerifier {
   }
 
   #newBudget(fetcher: ArtifactFetcher): DecisionBudget {
-    return new DecisionBudget(fetcher, fetcher.decisionLimits ?? this.#budget, this.#timeoutMs);
+    return new DecisionBudget(fetcher, fetcher.decisionLimits ?? this.#budget, this.#timeoutMs, this.#cold);
   }
 
   #timedOut(statement: string): Decision {
@@ -162,7 +163,7 @@ export class NotationVerifier implements SignatureVerifier {
     const outcomes: (PipelineOutcome | SignatureOutcome)[] = [];
     for (const desc of found.signatures) {
       const sig = await fetchSignature(budget, target, desc, this.#limits);
-      if (!sig.ok && sig.kind === 'fetch' && (sig.code === 'BUDGET_EXCEEDED' || sig.code === 'ABORTED')) {
+      if (!sig.ok && sig.kind === 'fetch' && (sig.code === 'BUDGET_EXCEEDED' || sig.code === 'BUSY' || sig.code === 'ABORTED')) {
         // The decision's own bound, not this signature's fault: stop here (the signatures not tried might have
         // verified, so this is never "no signature" or "invalid").
         outcomes.push(unfetched(sig));
