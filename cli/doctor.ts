@@ -2,9 +2,10 @@
  * `pullgate doctor`: is this node's containerd really wired to pullgate? Reads containerd's config, finds
  * config_path, checks the hosts.toml containerd will use for every registry pullgate is configured for (found
  * in containerd's own order: `<host>_<port>_`, `<host>:<port>`, `_default`, root by root), says what happens to
- * registries it is not configured for (`_default`), and asks the mirror `GET /v2/`. Exit 0 when nothing lets
- * a pull go around the gate (warnings allowed), 1 when something does, 2 on usage/config errors — so it can
- * serve as an exec readiness or startup probe.
+ * registries it is not configured for (`_default`), warns about trust policy scopes that can never match an
+ * image, and asks the mirror `GET /v2/`. Exit 0 when nothing lets a pull go around the gate (warnings
+ * allowed), 1 when something does, 2 on usage/config errors — so it can serve as an exec readiness or startup
+ * probe.
  */
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
@@ -12,6 +13,7 @@ import { loadConfig } from '../config/load.ts';
 import { mirrorUrl } from './hosts.ts';
 import { readContainerdWiring } from './doctor/containerd-config.ts';
 import { checkRegistryHosts, checkUnlistedRegistries } from './doctor/hosts-check.ts';
+import { checkPolicyScopes } from './doctor/policy-scopes.ts';
 import { ok, problem, type Finding } from './doctor/findings.ts';
 import { DOCTOR_USAGE } from './usage.ts';
 
@@ -43,6 +45,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     for (const r of config.registries) findings.push(...(await checkRegistryHosts(hostsDirs, r.host, mirror)));
     findings.push(...(await checkUnlistedRegistries(hostsDirs, config.registries.map((r) => r.host), mirror)));
   }
+  findings.push(...(await checkPolicyScopes(config.notation.configDir)));
   findings.push(await probeMirror(mirror, opts.timeoutMs));
   return {
     ok: findings.every((f) => f.level !== 'problem'),

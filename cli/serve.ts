@@ -10,6 +10,7 @@ import { formatHostPort } from '../config/fields.ts';
 import type { ArtifactFetcher } from '../policy/discovery/fetcher.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
+import { logScopeWarnings } from '../policy/trust/scope-lint.ts';
 import { ColdDecisions, coldDecisionLimits } from '../policy/verifier/cold-decisions.ts';
 import { createAdminServer } from '../proxy/admin.ts';
 import { createLogger, type Logger } from '../proxy/logger.ts';
@@ -54,7 +55,11 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   const ocspSource = new HttpOcspSource();
   // One cap on cold decisions for the process, whatever policy generation runs them (issue 12.5).
   const coldDecisions = new ColdDecisions(coldDecisionLimits(config.upstream));
-  const loadEngine = async (configDir: string): Promise<PolicyEngine> => new PolicyEngine(await loadPolicyState(configDir, { fetcherFor, crlSource, ocspSource, coldDecisions }));
+  const loadEngine = async (configDir: string): Promise<PolicyEngine> => {
+    const state = await loadPolicyState(configDir, { fetcherFor, crlSource, ocspSource, coldDecisions });
+    logScopeWarnings(logger, state.scopeWarnings); // scopes notation accepts that never match here: say so at every load
+    return new PolicyEngine(state);
+  };
   let engine = await loadEngine(config.notation.configDir);
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');

@@ -10,6 +10,7 @@ import type { PullgateConfig } from '../config/types.ts';
 import { targetRef, type Decision, type ImageTarget } from '../policy/decision.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
+import { scopeWarningsFor } from '../policy/trust/scope-lint.ts';
 import { parseDigest } from '../policy/oci/digest.ts';
 import { DOCKER_HUB, canonicalRegistryHost, isValidRepositoryName, isValidTag, normalizeRepository } from '../policy/oci/names.ts';
 import type { ManifestReference } from '../proxy/distribution-request.ts';
@@ -116,8 +117,11 @@ export async function verifyCommand(config: PullgateConfig, text: string, json: 
     const fetcher = upstreamArtifactFetcher(client);
     const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => (canonicalRegistryHost(r) === parsed.registry ? fetcher : undefined), crlSource, ocspSource });
     if (!state.loaded) throw new VerifyUsageError(`no usable Notation trust policy: ${state.problem}`);
+    // A scope written for this image that never matches it (e.g. docker.io/nginx): its statement was not applied.
+    const scopeNotes = scopeWarningsFor(state.scopeWarnings, parsed.registry, parsed.repository).map((w) => `pullgate: warning: ${w.message}\n`).join('');
+    const withNotes = (out: VerifyOutput): VerifyOutput => ({ ...out, stderr: scopeNotes + out.stderr });
     const fetched = await fetchManifest(client, parsed.repository, parsed.reference, undefined, config.upstream.manifestMaxBytes);
-    if (!fetched.ok) return render({ ref, allowed: false, reason: fetched.reason, message: fetched.message }, json);
+    if (!fetched.ok) return withNotes(render({ ref, allowed: false, reason: fetched.reason, message: fetched.message }, json));
     const m = fetched.manifest;
     const target: ImageTarget = { registry: parsed.registry, repository: parsed.repository, reference: shown, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, bytes: m.bytes };
     let decision: Decision;
@@ -127,7 +131,7 @@ export async function verifyCommand(config: PullgateConfig, text: string, json: 
       decision = { allow: false, reason: 'verification_error', message: `internal error during verification: ${(err as Error).message}`, statement: undefined, checks: [] };
     }
     const pinned = `${parsed.registry}/${parsed.repository}@${m.digest.text}`;
-    return render({ ref, allowed: decision.allow, ...(decision.allow ? { pinned } : {}), digest: m.digest.text, mediaType: m.mediaType, reason: decision.reason, message: decision.message, decision }, json);
+    return withNotes(render({ ref, allowed: decision.allow, ...(decision.allow ? { pinned } : {}), digest: m.digest.text, mediaType: m.mediaType, reason: decision.reason, message: decision.message, decision }, json));
   } finally {
     await Promise.allSettled([client.close(), crlSource.close(), ocspSource.close()]);
   }

@@ -8,6 +8,7 @@ import type { PullgateConfig } from '../config/types.ts';
 import { formatHostPort } from '../config/fields.ts';
 import { PolicyEngine, type PolicyState } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
+import { logScopeWarnings } from '../policy/trust/scope-lint.ts';
 import type { ArtifactFetcher } from '../policy/discovery/fetcher.ts';
 import { createLogger, type Logger } from '../proxy/logger.ts';
 import { UpstreamClient } from '../proxy/upstream/client.ts';
@@ -53,8 +54,11 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const ocspSource = new HttpOcspSource();
 
   const needsPolicy = wh.pinning || wh.verify || wh.verifyCachedDigests;
-  const loadEngine = async (configDir: string): Promise<PolicyEngine> =>
-    new PolicyEngine(await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) }));
+  const loadEngine = async (configDir: string): Promise<PolicyEngine> => {
+    const loaded = await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) });
+    logScopeWarnings(logger, loaded.scopeWarnings); // scopes notation accepts that never match here: say so at every load
+    return new PolicyEngine(loaded);
+  };
   const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning, webhook.verify and webhook.verifyCachedDigests are off' };
   let engine = needsPolicy ? await loadEngine(config.notation.configDir) : new PolicyEngine(state);
   if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pin and verification will be denied');

@@ -4,12 +4,14 @@
  * trust policy is not fatal (the gate runs and denies everything, and /readyz says why); an invalid one is,
  * because the operator wrote it and must hear about the mistake at start rather than find every pull denied.
  * Broken trust stores are not fatal either: notation treats them as a verification failure of the statements
- * that use them (vectors ERRATA 1); `problems` lists them for a start-up warning.
+ * that use them (vectors ERRATA 1); `problems` lists them for a start-up warning, as `scopeWarnings` lists the
+ * registry scopes that can never match an image here.
  */
 import type { ArtifactFetcher, CrlSource, OcspSource } from './discovery/fetcher.ts';
 import type { PolicyState } from './engine.ts';
 import { TrustPolicyError, type TrustStoreError } from './trust/errors.ts';
 import { loadNotationConfig } from './trust/notation-config.ts';
+import { lintRegistryScopes, type ScopeLintWarning } from './trust/scope-lint.ts';
 import { statementFor } from './trust/trust-policy.ts';
 import type { ColdDecisions } from './verifier/cold-decisions.ts';
 import { NotationVerifier } from './verifier/notation-verifier.ts';
@@ -28,7 +30,12 @@ export interface PolicyStateDeps {
   readonly coldDecisions?: ColdDecisions;
 }
 
-export type LoadedPolicyState = PolicyState & { readonly fingerprint?: string; readonly problems?: readonly TrustStoreError[] };
+export type LoadedPolicyState = PolicyState & {
+  readonly fingerprint?: string;
+  readonly problems?: readonly TrustStoreError[];
+  /** Scopes notation accepts that never match an image here (trust/scope-lint.ts): for a warning at load. */
+  readonly scopeWarnings?: readonly ScopeLintWarning[];
+};
 
 export async function loadPolicyState(configDir: string, deps: PolicyStateDeps): Promise<LoadedPolicyState> {
   let config;
@@ -59,5 +66,6 @@ export async function loadPolicyState(configDir: string, deps: PolicyStateDeps):
     verifier,
     fingerprint: config.fingerprint,
     problems: config.trustStore.problems(),
+    scopeWarnings: lintRegistryScopes(doc),
   };
 }

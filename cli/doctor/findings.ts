@@ -33,6 +33,9 @@ export type FindingCode =
   | 'default_missing'
   | 'default_not_gate'
   | 'alias_not_gate'
+  | 'policy_scopes'
+  | 'policy_scope_never_matches'
+  | 'policy_unreadable'
   | 'mirror_live'
   | 'mirror_down';
 

@@ -38,7 +38,7 @@ t.test('doctor on a live node agrees with containerd', async (t) => {
   await t.test('not wired yet: no hosts.toml for the registry', async (t) => {
     const { code, report } = await doctor();
     t.equal(code, 1);
-    t.match(report.findings, [{ code: 'containerd_config' }, { code: 'config_path' }, { code: 'hosts_missing', registry: registry.host }, { code: 'default_missing', level: 'warn' }, { code: 'mirror_live' }]);
+    t.match(report.findings, [{ code: 'containerd_config' }, { code: 'config_path' }, { code: 'hosts_missing', registry: registry.host }, { code: 'default_missing', level: 'warn' }, { code: 'policy_scopes', level: 'ok' }, { code: 'mirror_live' }]);
   });
 
   await t.test('wired by pullgate hosts: doctor ok, and the denied image cannot be pulled', async (t) => {
