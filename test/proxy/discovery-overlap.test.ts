@@ -44,7 +44,10 @@ t.test('signature discovery overlaps the manifest fetch; the decision is unchang
       events.push(`${repo} manifest answered`);
       res.writeHead(200, { 'content-type': OCI, 'content-length': Buffer.byteLength(body), 'docker-content-digest': ref }).end(body);
     };
-    const timer = setTimeout(answer, 2000);
+    const timer = setTimeout(() => {
+      events.push(`${repo} fallback fired`);
+      answer();
+    }, 2000);
     if (lookedUp.has(repo)) setImmediate(answer);
     else waiting.set(repo, () => setImmediate(answer));
   });
@@ -64,18 +67,16 @@ t.test('signature discovery overlaps the manifest fetch; the decision is unchang
   t.teardown(() => gate.close());
 
   const [strictDigest, openDigest] = [...manifests.keys()];
-  const started = performance.now();
   const denied = await fetch(`${gate.url}/v2/test/strict/manifests/${strictDigest}?ns=${host}`, { headers: { accept: OCI } });
-  const elapsed = performance.now() - started;
   t.equal(denied.status, 403, 'an unsigned image is still denied');
   t.match(await denied.text(), /: no signature found"/, 'for the reason sequential discovery gives');
   const strict = events.filter((e) => e.startsWith('strict'));
   t.ok(strict.indexOf('strict signature lookup') !== -1 && strict.indexOf('strict signature lookup') < strict.indexOf('strict manifest answered'),
     `the signature lookup reached the registry before the manifest was answered (${strict.join(' / ')})`);
-  t.ok(elapsed < 1500, `the manifest answer did not wait for the 2 s fallback (${elapsed.toFixed(0)} ms)`);
+  t.notOk(strict.includes('strict fallback fired'), 'the manifest was answered because the lookup came, not by the 2 s fallback');
 
   // A skip statement verifies nothing, so nothing is prepared: the manifest waits out the fallback alone.
   const open = await fetch(`${gate.url}/v2/test/open/manifests/${openDigest}?ns=${host}`, { headers: { accept: OCI } });
   t.equal(open.status, 200, 'skip allows');
-  t.same(events.filter((e) => e.startsWith('open')), ['open manifest requested', 'open manifest answered'], 'no signature lookup for a skip statement');
+  t.same(events.filter((e) => e.startsWith('open')), ['open manifest requested', 'open fallback fired', 'open manifest answered'], 'no signature lookup for a skip statement: the manifest waited for the fallback');
 });
