@@ -24,6 +24,8 @@ export class CraftedRepo {
   signers: Partial<Record<'root' | 'targets' | 'snapshot' | 'timestamp', (Key | [Key, SignOptions])[]>> = {};
   /** Rewrites of the computed file metadata / signed docs before signing. */
   tweak: { snapshotMeta?: (m: Record<string, Plain>) => void; timestampMeta?: (m: Record<string, Plain>) => void } = {};
+  /** Rewrite a file's served bytes before its parent lists them (e.g. escape a target name differently). */
+  transform?: (name: string, bytes: Buffer) => Buffer;
   /** Earlier roots served as `<v>.root`. */
   history = new Map<string, Buffer>();
 
@@ -46,12 +48,16 @@ export class CraftedRepo {
     return envelope(this.rootDoc(), signers ?? this.signers.root ?? this.rootKeys);
   }
 
+  #out(name: string, bytes: Buffer): Buffer {
+    return this.transform ? this.transform(name, bytes) : bytes;
+  }
+
   publish(): Map<string, Buffer> {
     const files = new Map<string, Buffer>(this.history);
     const meta: Record<string, Plain> = {};
     for (const d of this.delegations) {
       const doc = { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: d.expires, targets: mapTargets(d.targets), version: d.version };
-      const bytes = envelope(doc, d.signers ?? d.keys);
+      const bytes = this.#out(d.name, envelope(doc, d.signers ?? d.keys));
       files.set(d.name, bytes);
       meta[d.name] = fileMeta(bytes);
     }
@@ -61,18 +67,18 @@ export class CraftedRepo {
       _type: 'Targets', delegations: { keys: dkeys, roles: this.delegations.map((d) => ({ keyids: d.keys.map((k) => k.id), name: d.name, paths: d.paths, threshold: d.threshold })) },
       expires: this.expires.targets, targets: mapTargets(this.targets), version: this.versions.targets,
     };
-    const targets = envelope(targetsDoc, this.signers.targets ?? this.targetsKeys);
-    const root = this.rootBytes();
+    const targets = this.#out('targets', envelope(targetsDoc, this.signers.targets ?? this.targetsKeys));
+    const root = this.#out('root', this.rootBytes());
     files.set('targets', targets);
     files.set('root', root);
     meta['root'] = fileMeta(root);
     meta['targets'] = fileMeta(targets);
     this.tweak.snapshotMeta?.(meta);
-    const snapshot = envelope({ _type: 'Snapshot', expires: this.expires.snapshot, meta, version: this.versions.snapshot }, this.signers.snapshot ?? this.snapshotKeys);
+    const snapshot = this.#out('snapshot', envelope({ _type: 'Snapshot', expires: this.expires.snapshot, meta, version: this.versions.snapshot }, this.signers.snapshot ?? this.snapshotKeys));
     files.set('snapshot', snapshot);
     const tmeta: Record<string, Plain> = { snapshot: fileMeta(snapshot) };
     this.tweak.timestampMeta?.(tmeta);
-    files.set('timestamp', envelope({ _type: 'Timestamp', expires: this.expires.timestamp, meta: tmeta, version: this.versions.timestamp }, this.signers.timestamp ?? this.timestampKeys));
+    files.set('timestamp', this.#out('timestamp', envelope({ _type: 'Timestamp', expires: this.expires.timestamp, meta: tmeta, version: this.versions.timestamp }, this.signers.timestamp ?? this.timestampKeys)));
     return files;
   }
 }
