@@ -14,6 +14,7 @@ import type { Decision } from '../policy/decision.ts';
 import type { Digest } from '../policy/oci/digest.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { ManifestReference } from './distribution-request.ts';
+import { childAsListed } from './index-closure.ts';
 import { fetchManifest, headManifest, MANIFEST_MEDIA_TYPES, type FetchedManifest, type FetchFailureReason } from './manifest-fetch.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 import type { VerifiedStore } from './verified-store.ts';
@@ -98,10 +99,13 @@ async function decideDigest(
       }
       manifest = fetched.manifest;
     }
-    if (index !== undefined) {
-      const decision: Decision = { allow: true, reason: 'listed_by_verified_index', message: `listed by verified index ${index}`, statement: undefined, checks: [] };
-      deps.store.remember(key, manifest, decision, repoKey);
-      return { kind: 'decided', manifest, decision, cache: 'closure' };
+    // Served under the media type the signed index lists it with; a child whose own bytes name another type is
+    // not the one the index described, and is decided on its own below.
+    const listed = index === undefined ? undefined : childAsListed(manifest, index.mediaType);
+    if (index !== undefined && listed !== undefined) {
+      const decision: Decision = { allow: true, reason: 'listed_by_verified_index', message: `listed by verified index ${index.index}`, statement: undefined, checks: [] };
+      deps.store.remember(key, listed, decision, repoKey);
+      return { kind: 'decided', manifest: listed, decision, cache: 'closure' };
     }
     const target: ImageTarget = {
       registry: client.registry.host,

@@ -18,6 +18,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheConfig } from '../config/types.ts';
 import type { Decision } from '../policy/decision.ts';
+import { indexChildren } from './index-closure.ts';
 import type { FetchedManifest } from './manifest-fetch.ts';
 
 export interface Verified {
@@ -26,9 +27,10 @@ export interface Verified {
   readonly at: number;
 }
 
-/** Closure entries: which allowed index lists this child. */
-interface ClosureEntry {
+/** Closure entries: which allowed index lists this child, and under which media type (proxy/index-closure.ts). */
+export interface ClosureEntry {
   readonly index: string;
+  readonly mediaType: string;
   readonly at: number;
 }
 
@@ -66,9 +68,9 @@ export class VerifiedStore {
     return this.#cfg.denyTtlMs > 0 ? this.#denied.get(key) : undefined;
   }
 
-  /** The allowed index that lists this child digest, if any. */
-  closureOf(key: string): string | undefined {
-    return this.#cfg.allowTtlMs > 0 ? this.#closure.get(key)?.index : undefined;
+  /** The allowed index that lists this child digest, and the media type it lists it under, if any. */
+  closureOf(key: string): ClosureEntry | undefined {
+    return this.#cfg.allowTtlMs > 0 ? this.#closure.get(key) : undefined;
   }
 
   /** A digest verified within the stale window, for use only when the upstream cannot be reached. */
@@ -98,7 +100,9 @@ export class VerifiedStore {
     }
     if (this.#cfg.allowTtlMs > 0) this.#allowed.set(key, entry);
     if (this.#cfg.staleIfErrorMs > 0) this.#stale.set(key, entry);
-    for (const child of indexChildren(manifest)) this.#closure.set(`${repoKey}@${child}`, { index: manifest.digest.text, at: entry.at });
+    for (const child of indexChildren(manifest, MAX_CHILDREN)) {
+      this.#closure.set(`${repoKey}@${child.digest}`, { index: manifest.digest.text, mediaType: child.mediaType, at: entry.at });
+    }
   }
 
   /** Runs `work` once per key at a time; concurrent callers get the same promise. */
@@ -125,20 +129,5 @@ export class VerifiedStore {
     this.#denied.clear();
     this.#closure.clear();
     this.#tags.clear();
-  }
-}
-
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-
-/** The digests an index lists (already-verified bytes; bounded). */
-function indexChildren(manifest: FetchedManifest): string[] {
-  if (!INDEX_TYPES.has(manifest.mediaType)) return [];
-  try {
-    const doc = JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: { digest?: unknown }[] };
-    const list = Array.isArray(doc.manifests) ? doc.manifests : [];
-    if (list.length > MAX_CHILDREN) return [];
-    return list.map((m) => m.digest).filter((d): d is string => typeof d === 'string' && /^sha(256|512):[a-f0-9]+$/.test(d));
-  } catch {
-    return [];
   }
 }
