@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
+import { closedUrl } from '../harness/ports.ts';
 import { pushOciLayout, pushTestImage } from '../harness/images.ts';
 import { VECTORS, writeNotationDir } from '../e2e/pullgate-process.ts';
 import { patchOf, startTestWebhook, workloadReview, SPEC_PATH, type ContainerSpec } from './helpers.ts';
@@ -75,7 +76,7 @@ t.test('cache-served digests and image volumes against a real registry', async (
   });
 
   await t.test('the registry unreachable: denied (fail closed)', async (t) => {
-    const w = await startTestWebhook({ registries: [{ host: registry.host, endpoint: 'http://127.0.0.1:9' }], notation: { configDir: notation }, webhook: { timeoutMs: 10_000 } });
+    const w = await startTestWebhook({ registries: [{ host: registry.host, endpoint: await closedUrl() }], notation: { configDir: notation }, webhook: { timeoutMs: 10_000 } });
     t.teardown(() => w.close());
     const r = await w.review('/validate', workloadReview({ containers: [{ name: 'app', image: signedDigest, imagePullPolicy: 'IfNotPresent' }] }));
     t.equal(r.allowed, false);

@@ -6,8 +6,10 @@
  */
 import t from 'tap';
 import { startTestWebhook, workloadReview, type ContainerSpec, type PodOptions } from './helpers.ts';
+import { closedUrl } from '../harness/ports.ts';
 
-const CLOSED = 'http://127.0.0.1:9';
+// The registries are down: a port we just released refuses connections (a guessed "closed" port like 9 may not).
+const CLOSED = await closedUrl();
 const REGISTRIES = [{ host: 'docker.io', endpoint: CLOSED }, { host: '127.0.0.1:5000', endpoint: CLOSED }];
 const D = 'sha256:89102e348749bb17a6a651a4b2a17420e1a66d2a44a675b981973d49a5af3a5e';
 const KINDS = ['Pod', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'];
