@@ -9,11 +9,11 @@ import type { DelegationKey, NotaryClient, NotaryPeers } from './notary.ts';
 import type { RegistryPeer } from './registry.ts';
 
 export const NOTARY_STAGES = [
-  'targets', // init, v1 signed in the targets role
+  'signed-targets', // init, v1 signed in the targets role, and v1's manifest under a name the server escapes
   'delegation-x509', // targets/releases with an x509 (ecdsa-x509) key, v2 signed there
   'delegation-bare', // targets/qa with a bare ecdsa public key, v3 signed there
   'delegation-rsa', // targets/ops with a bare RSA key (rsapss signatures), v4 signed there
-  'removed-target', // v1 removed from targets
+  'removed-target', // v1 (both names) removed from targets, in one publish
   'rotated-root', // a new root key: 2.root.json signed by the old and the new key
   'server-snapshot', // snapshot key handed to the server (`key rotate … snapshot -r`), as after `docker push`
 ] as const;
@@ -25,7 +25,16 @@ export interface SignedTarget {
   /** "sha256:<hex>" of the manifest, as the registry serves it. */
   digest: string;
   length: number;
+  /** The registry tag of the pushed image whose manifest this is (the target's own name for real tags). */
+  pushedAs: string;
 }
+
+/**
+ * A target name with <, > and &: notary-server's JSON encoder escapes them (\u003c…), while signatures cover the
+ * canonical form, so this name is in the signed targets to make a verifier that hashes the served bytes fail.
+ * Not a valid registry tag: it only shows up in trust data (notary accepts any target name).
+ */
+export const ESCAPED_TARGET_NAME = 'v1<rc>&co';
 
 export interface ScenarioDelegation { role: string; key: DelegationKey; paths: readonly string[] }
 
@@ -33,7 +42,7 @@ export interface ScenarioState {
   readonly gun: string;
   readonly repo: string;
   readonly client: NotaryClient;
-  /** Every image pushed, by tag (removed targets stay here: the registry still has them). */
+  /** Every image pushed, by registry tag (removed targets stay here: the registry still has them). */
   readonly images: ReadonlyMap<string, PushedImage>;
   /** What the trust data signs now, by tag. */
   readonly signed: ReadonlyMap<string, SignedTarget>;
@@ -60,12 +69,12 @@ export async function runNotaryScenario(notary: NotaryPeers, registry: RegistryP
   const removed: string[] = [];
   const state: ScenarioState = { gun, repo, client, images, signed, delegations, removed };
 
-  const sign = async (tag: string, role: string): Promise<void> => {
-    const image = await pushTestImage(registry.url, repo, tag, `notary scenario ${repo}:${tag}`);
-    images.set(tag, image);
+  const sign = async (tag: string, role: string, pushedAs = tag): Promise<void> => {
+    const image = images.get(pushedAs) ?? await pushTestImage(registry.url, repo, pushedAs, `notary scenario ${repo}:${pushedAs}`);
+    images.set(pushedAs, image);
     const hex = image.manifest.digest.slice('sha256:'.length);
     await client.addHash(tag, image.manifest.size, hex, role === 'targets' ? {} : { role });
-    signed.set(tag, { tag, role, digest: image.manifest.digest, length: image.manifest.size });
+    signed.set(tag, { tag, role, digest: image.manifest.digest, length: image.manifest.size, pushedAs });
   };
   const delegate = async (role: string, key: DelegationKey): Promise<void> => {
     await client.addDelegation(role, key);
@@ -74,9 +83,10 @@ export async function runNotaryScenario(notary: NotaryPeers, registry: RegistryP
   };
 
   const steps: Record<NotaryStage, () => Promise<void>> = {
-    'targets': async () => {
+    'signed-targets': async () => {
       await client.init();
       await sign('v1', 'targets');
+      await sign(ESCAPED_TARGET_NAME, 'targets', 'v1');
     },
     'delegation-x509': async () => {
       await delegate('targets/releases', await client.makeDelegationKey('releases', { form: 'x509' }));
@@ -91,9 +101,13 @@ export async function runNotaryScenario(notary: NotaryPeers, registry: RegistryP
       await sign('v4', 'targets/ops');
     },
     'removed-target': async () => {
-      await client.remove('v1');
-      signed.delete('v1');
-      removed.push('v1');
+      // Both names for v1's manifest, so its digest is signed nowhere afterwards (a by-digest pull must fail too).
+      for (const tag of ['v1', ESCAPED_TARGET_NAME]) {
+        await client.remove(tag, { publish: false });
+        signed.delete(tag);
+        removed.push(tag);
+      }
+      await client.publish();
     },
     'rotated-root': () => client.rotateRoot(),
     'server-snapshot': () => client.rotateSnapshotToServer(),
