@@ -6,7 +6,7 @@
  * that exists wins), what unlisted registries and docker.io aliases get, and the command's exit codes and --json.
  */
 import t from 'tap';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,8 +42,12 @@ t.test('each hosts.toml shape gets the verdict containerd\'s measured behaviour 
   for (const [name, text, expected] of cases) t.same(summary(text), expected, name);
 });
 
+const made: string[] = [];
+t.teardown(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
+
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-certs-'));
+  made.push(dir);
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), text);

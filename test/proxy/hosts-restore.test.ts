@@ -17,8 +17,15 @@ const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 
 const MIRROR = 'http://127.0.0.1:5050';
 
+/** Every certs.d tree this file makes, removed when its tests are done. */
+const made: string[] = [];
+t.teardown(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function certsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-restore-'));
+  made.push(dir);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), text);

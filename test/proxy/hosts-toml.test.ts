@@ -17,6 +17,7 @@ t.test('the fail-closed form: server is the mirror and a [host] table exists', a
 
 t.test('idempotent, backs up what it replaces once, never loses the original', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-hosts-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'ghcr.io'));
   const original = 'server = "https://ghcr.io"\n';
   writeFileSync(path.join(dir, 'ghcr.io', 'hosts.toml'), original);
@@ -32,6 +33,7 @@ t.test('idempotent, backs up what it replaces once, never loses the original', a
 
 t.test('hosts command covers every configured registry and optionally _default', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-hosts-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const config = buildConfig({ listen: '0.0.0.0:5055', registries: [{ host: 'docker.io', endpoint: 'https://registry-1.docker.io' }, { host: '10.0.0.5:5000', endpoint: 'http://10.0.0.5:5000' }] }, undefined);
   t.equal(mirrorUrl(config), 'http://127.0.0.1:5055');
   const res = await hostsCommand(config, dir, true);
