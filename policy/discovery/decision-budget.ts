@@ -65,8 +65,10 @@ export class DecisionBudget implements ArtifactFetcher {
     this.#shared = shared;
     this.#timeoutMs = timeoutMs;
     this.expired = new Promise<void>((resolve) => (this.#expire = resolve));
-    // Not unref'd: a decision under way is work the process owes someone, and the deadline is what ends it.
+    // Unref'd until a verification waits on it (keepAlive): a discovery prepared for a decision that never came
+    // (its manifest fetch failed) must not hold a stopping process open for the whole deadline.
     this.#timer = setTimeout(expire, timeoutMs, this);
+    this.#timer.unref();
   }
 
   get signal(): AbortSignal {
@@ -79,6 +81,11 @@ export class DecisionBudget implements ArtifactFetcher {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Someone awaits this decision: its deadline keeps the process alive until it fires or the decision ends. */
+  keepAlive(): void {
+    this.#timer.ref();
   }
 
   /** The deadline passed: abort everything in flight, refuse everything after. */

@@ -134,6 +134,7 @@ export class NotationVerifier implements SignatureVerifier {
       return deny('gate_busy', `too many images are being verified at once (${concurrent}); no room within ${waitMs} ms, try again`, statement.name);
     }
     const budget = prepared?.budget ?? this.#newBudget(fetcher);
+    budget.keepAlive();
     const discovery = prepared?.discovery ?? discoverSignatures(budget, target, this.#limits, this.#referrers);
     try {
       // The deadline aborts every fetch of the budget; the race answers at once rather than when the last
