@@ -3,6 +3,7 @@
 import t from 'tap';
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { startNotary, type NotaryPeers } from './notary.ts';
 import { ESCAPED_TARGET_NAME, runNotaryScenario, type ScenarioState } from './notary-scenario.ts';
 import { pidAlive } from './processes.ts';
@@ -42,6 +43,15 @@ t.test('notary-signer and notary-server start, serve, and leave nothing behind o
   const missing = await notary.trustFile('127.0.0.1:5000/nobody/here', 'root');
   t.equal(missing.status, 404, 'an unknown GUN has no trust data');
   t.match(missing.body.toString(), /METADATA_NOT_FOUND/);
+  // The signer holds the timestamp keys: it must refuse a TLS client without a certificate from the CA.
+  const refused = await new Promise<string>((resolve) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port: notary.signerGrpcPort, ca: notary.caPem, ALPNProtocols: ['h2'] });
+    const timer = setTimeout(() => { sock.destroy(); resolve('still connected after 10 s'); }, 10_000);
+    sock.on('error', (e: NodeJS.ErrnoException) => { clearTimeout(timer); resolve(e.code ?? e.message); });
+    sock.on('close', () => { clearTimeout(timer); resolve('closed without an error'); });
+    sock.resume();
+  });
+  t.match(refused, /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE/, `notary-signer requires a client certificate (${refused})`);
   await notary.stop();
   t.ok(await waitFor(() => !pidAlive(notary.signerPid) && !pidAlive(notary.serverPid)), 'both processes are gone after stop');
   t.notOk(existsSync(notary.caFile), 'the PKI and client directories are removed');

@@ -31,6 +31,8 @@ export interface NotaryPeers {
   /** PEM CA that issued the server's certificate (and the signer's). */
   readonly caFile: string;
   readonly caPem: string;
+  /** notary-signer's gRPC port on 127.0.0.1 (mutual TLS: it requires a client certificate from the CA). */
+  readonly signerGrpcPort: number;
   readonly serverPid: number;
   readonly signerPid: number;
   readonly serverLogFile: string;
@@ -127,6 +129,7 @@ export async function startNotary(opts: NotaryOptions = {}): Promise<NotaryPeers
       url,
       caFile: tls.caFile,
       caPem,
+      signerGrpcPort: grpcPort,
       signerPid: started[0]!.proc.pid,
       serverPid: started[1]!.proc.pid,
       signerLogFile,
