@@ -49,6 +49,10 @@ t.test('hashes and lengths listed by timestamp and snapshot', async (t) => {
   targetsHash.tweak.snapshotMeta = (m) => { (m['targets'] as { hashes: Record<string, string> }).hashes['sha256'] = Buffer.alloc(32).toString('base64'); };
   t.match(await run(targetsHash), { ok: false, code: 'hash_mismatch', message: /targets does not match its sha256/ });
 
+  const listedVersion = newRepo();
+  listedVersion.tweak.snapshotMeta = (m) => { (m['targets'] as { version?: number }).version = 7; };
+  t.match(await run(listedVersion), { ok: false, code: 'hash_mismatch', message: /targets has version 1 but the signed metadata lists version 7/ });
+
   const rootMissing = newRepo();
   rootMissing.tweak.snapshotMeta = (m) => { delete m['root']; };
   t.match(await run(rootMissing), { ok: false, code: 'hash_mismatch', message: /snapshot does not list root/ });
