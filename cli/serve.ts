@@ -64,6 +64,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
   const metrics = new ProxyMetrics();
+  metrics.watchColdDecisions(coldDecisions);
   const mirror = new Mirror({ config, credentials, engine, metrics, logger });
   holder.mirror = mirror;
   let draining = false;

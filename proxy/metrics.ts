@@ -2,8 +2,15 @@
  * pullgate's Prometheus metrics (names from DESIGN.md § Observability). Labels are bounded: registry is a
  * configured host or `unconfigured`, reasons come from closed unions — never a repository, tag or digest.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics, type Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { reloadMetrics, upstreamRequestsCounter } from './shared-metrics.ts';
+
+/** What the cold-decision gauges read (policy/verifier/cold-decisions.ts), at scrape time. */
+export interface ColdDecisionsView {
+  readonly active: number;
+  readonly queued: number;
+  readonly bytesHeld: number;
+}
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -14,6 +21,9 @@ export class ProxyMetrics {
   readonly blobBytes: Counter<'registry'>;
   readonly reloads: Counter<'kind' | 'result'>;
   readonly reloadHealthy: Gauge<'kind'>;
+  readonly coldDecisions: Gauge<'state'>;
+  readonly coldDecisionBytes: Gauge;
+  #cold: ColdDecisionsView | undefined;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -44,5 +54,30 @@ export class ProxyMetrics {
       registers: [this.registry],
     });
     ({ reloads: this.reloads, reloadHealthy: this.reloadHealthy } = reloadMetrics(this.registry));
+    // Read when scraped, so the decision path pays nothing for them (issue 12.5: is the cap the bottleneck?).
+    const view = (): ColdDecisionsView | undefined => this.#cold;
+    this.coldDecisions = new Gauge({
+      name: 'pullgate_cold_decisions',
+      help: 'Decisions fetching signatures upstream: running (holding one of upstream.coldDecisions slots) and waiting for one.',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect(this: Gauge<'state'>) {
+        this.set({ state: 'running' }, view()?.active ?? 0);
+        this.set({ state: 'waiting' }, view()?.queued ?? 0);
+      },
+    });
+    this.coldDecisionBytes = new Gauge({
+      name: 'pullgate_cold_decision_bytes',
+      help: 'Downloaded signature bytes held by running decisions (bounded by upstream.coldDecisionMaxBytes).',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(view()?.bytesHeld ?? 0);
+      },
+    });
+  }
+
+  /** The process's cold-decision cap, for the gauges above. */
+  watchColdDecisions(cold: ColdDecisionsView): void {
+    this.#cold = cold;
   }
 }

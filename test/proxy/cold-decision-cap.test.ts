@@ -69,6 +69,8 @@ t.test('past the cap a cold decision is denied gate_busy; a warm one never waits
   while (!lookups.includes('slow manifests') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   t.ok(lookups.includes('slow manifests'), 'the slow decision holds the only slot, waiting on its signature lookup');
 
+  t.equal(await metricValue(gate.adminUrl, 'pullgate_cold_decisions', { state: 'running' }), 1, 'pullgate_cold_decisions{state="running"} shows the held slot');
+
   const warm = await get('quick');
   t.equal(warm.status, 403);
   t.match(await warm.text(), /no signature found/, 'the warm request got its remembered answer, not "busy"');
@@ -83,4 +85,7 @@ t.test('past the cap a cold decision is denied gate_busy; a warm one never waits
 
   releaseSlow();
   t.match(await slow, { status: 403, text: /no signature found/ }, 'the slow decision finishes normally once answered');
+  t.equal(await metricValue(gate.adminUrl, 'pullgate_cold_decisions', { state: 'running' }), 0, 'and its slot is free again');
+  const scraped = await (await fetch(`${gate.adminUrl}/metrics`)).text();
+  t.match(scraped, /^pullgate_cold_decision_bytes 0$/m, 'holding no bytes');
 });
