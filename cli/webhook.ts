@@ -77,9 +77,11 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
     ? new Reloader({ config, logger, metrics, loadEngine, applyEngine: (next) => { engine = next; resolver.useEngine(next); } })
     : undefined;
   await reloader?.start();
-  const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify, verifyCachedDigests: wh.verifyCachedDigests });
+  const rules = new AdmissionRules({ registries: config.registries, exemptions, resolver, verify: wh.verify, verifyCachedDigests: wh.verifyCachedDigests, maxResolutionsPerReview: wh.maxResolutionsPerReview });
   const handler = new AdmissionHandler({ rules, mode: config.mode, timeoutMs: wh.timeoutMs, metrics, logger });
-  const tls = wh.tlsCert !== undefined && wh.tlsKey !== undefined ? { certFile: wh.tlsCert, keyFile: wh.tlsKey } : undefined;
+  const tls = wh.tlsCert !== undefined && wh.tlsKey !== undefined
+    ? { certFile: wh.tlsCert, keyFile: wh.tlsKey, ...(wh.clientCaFile === undefined ? {} : { clientCaFile: wh.clientCaFile }) }
+    : undefined;
   let server: RunningWebhookServer;
   try {
     server = await startWebhookServer({

@@ -11,7 +11,7 @@ import type { PullgateConfig, RegistryConfig } from './types.ts';
 import { ConfigError, Fields, parseHostPort } from './fields.ts';
 
 const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs'];
-const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'pinning', 'verify', 'verifyCachedDigests', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs'];
+const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'clientCaFile', 'pinning', 'verify', 'verifyCachedDigests', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs', 'maxResolutionsPerReview'];
 
 /** Notation CLI's own default (`$XDG_CONFIG_HOME/notation`), so a notation user's setup works unchanged. */
 export function defaultNotationDir(): string {
@@ -73,6 +73,10 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     root.fail('webhook.tlsCert', 'tlsCert and tlsKey must be given together', 'set both, or neither for plain HTTP on loopback');
   }
+  const clientCaFile = webhook?.optionalString('clientCaFile');
+  if (clientCaFile !== undefined && tlsCert === undefined) {
+    root.fail('webhook.clientCaFile', 'client certificates need HTTPS', 'set webhook.tlsCert and webhook.tlsKey too, or drop clientCaFile');
+  }
   const webhookListen = parseHostPort(webhook?.optionalString('listen') ?? '127.0.0.1:8443', file, 'webhook.listen');
   // The apiserver only talks HTTPS to webhooks; plain HTTP exists for tests and a local sidecar, never on a
   // reachable address (an admission answer on the wire in clear text is an answer anyone could forge).
@@ -127,6 +131,7 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       listen: webhookListen,
       tlsCert: tlsCert === undefined ? undefined : resolvePath(tlsCert),
       tlsKey: tlsKey === undefined ? undefined : resolvePath(tlsKey),
+      clientCaFile: clientCaFile === undefined ? undefined : resolvePath(clientCaFile),
       pinning: webhook?.optionalBoolean('pinning') ?? false,
       verify: webhook?.optionalBoolean('verify') ?? false,
       verifyCachedDigests: webhook?.optionalBoolean('verifyCachedDigests') ?? true,
@@ -139,6 +144,9 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       // An object is at most ~3 MiB (the apiserver's request limit); an UPDATE review carries two of them.
       maxBodyBytes: webhook?.optionalInt('maxBodyBytes', 64 * 1024, 64 * 1024 * 1024) ?? 8 * 1024 * 1024,
       cacheTtlMs: webhook?.optionalInt('cacheTtlMs', 0, 600_000) ?? 30_000,
+      // Registry lookups one review may cause (distinct images not already decided): a Pod with hundreds of
+      // containers must not turn one request into hundreds of credentialed upstream fetches.
+      maxResolutionsPerReview: webhook?.optionalInt('maxResolutionsPerReview', 1, 1000) ?? 32,
     },
     reloadIntervalMs: root.optionalInt('reloadIntervalMs', 0, 3600_000) ?? 2_000,
     shutdownGraceMs: root.optionalInt('shutdownGraceMs', 0, 600_000) ?? 20_000,

@@ -75,6 +75,11 @@ export interface WebhookConfig {
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
   /**
+   * CA bundle the API server's client certificate must chain to for /validate and /mutate (AdmissionConfiguration
+   * `kubeConfigFile` gives the apiserver its certificate). undefined: any client that reaches the port is served.
+   */
+  readonly clientCaFile: string | undefined;
+  /**
    * `/mutate` resolves a tag that a node could run from its cache (imagePullPolicy IfNotPresent/Never),
    * verifies it through the policy engine and patches the image to `repo:tag@sha256:…`. Off by default: the
    * node gate already pins at resolve time, so specs keep their tags (DESIGN § Pull path rules).
@@ -99,6 +104,8 @@ export interface WebhookConfig {
   readonly maxBodyBytes: number;
   /** How long a tag resolution + policy decision is reused across admission requests (0 = only concurrent ones). */
   readonly cacheTtlMs: number;
+  /** Distinct images one review may look up at the registry; more is a denial. Dry runs look up none. */
+  readonly maxResolutionsPerReview: number;
 }
 
 export interface PullgateConfig {

@@ -75,16 +75,17 @@ export class AdmissionHandler {
   }
 
   #verdict(outcome: AdmissionOutcome): [AdmissionVerdict, AdmissionDecisionLabel] {
+    const notes = (outcome.warnings ?? []).map((w) => `pullgate: ${w}`);
     if (outcome.allowed) {
-      return [{ allowed: true, message: undefined, patch: outcome.patch, warnings: [] }, outcome.patch.length > 0 ? 'patch' : 'allow'];
+      return [{ allowed: true, message: undefined, patch: outcome.patch, warnings: notes }, outcome.patch.length > 0 ? 'patch' : 'allow'];
     }
     if (this.#deps.mode === 'audit') {
       // Audit: the pins that did resolve are still applied; kubectl prints each warning as "Warning: …".
-      const warnings = outcome.violations.map((v) => `pullgate (audit mode, would deny): ${v.message}`);
+      const warnings = [...outcome.violations.map((v) => `pullgate (audit mode, would deny): ${v.message}`), ...notes];
       return [{ allowed: true, message: undefined, patch: outcome.patch, warnings }, 'would_deny'];
     }
     const message = `pullgate: ${outcome.violations.map((v) => v.message).join('; ')}`;
-    return [{ allowed: false, message, patch: [], warnings: [] }, 'deny'];
+    return [{ allowed: false, message, patch: [], warnings: notes }, 'deny'];
   }
 
   #log(request: AdmissionRequest, endpoint: Endpoint, outcome: AdmissionOutcome, decision: AdmissionDecisionLabel, elapsed: number): void {

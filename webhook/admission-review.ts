@@ -137,6 +137,8 @@ export interface AdmissionVerdict {
   readonly warnings: readonly string[];
 }
 
+const MAX_WARNINGS = 10;
+
 /** The AdmissionReview answer, in the version asked, `response.uid` echoing `request.uid`. */
 export function renderAdmissionResponse(request: Pick<AdmissionRequest, 'apiVersion' | 'uid'>, verdict: AdmissionVerdict): string {
   const response: Record<string, unknown> = { uid: request.uid, allowed: verdict.allowed };
@@ -145,6 +147,12 @@ export function renderAdmissionResponse(request: Pick<AdmissionRequest, 'apiVers
     response.patchType = 'JSONPatch';
     response.patch = Buffer.from(JSON.stringify(verdict.patch)).toString('base64');
   }
-  if (verdict.warnings.length > 0) response.warnings = verdict.warnings;
+  if (verdict.warnings.length > 0) {
+    // The API server caps the warnings it passes on (about 4 KiB in all): keep the first ones whole and say how
+    // many more there were, rather than let a 300-container Pod's list be cut mid-sentence.
+    const shown = verdict.warnings.slice(0, MAX_WARNINGS);
+    const more = verdict.warnings.length - shown.length;
+    response.warnings = more > 0 ? [...shown, `pullgate: … and ${more} more (see the webhook's log)`] : shown;
+  }
   return JSON.stringify({ apiVersion: request.apiVersion, kind: 'AdmissionReview', response });
 }

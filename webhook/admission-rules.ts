@@ -38,6 +38,7 @@ export type AdmissionReason =
   | 'unmirrored_registry'
   | 'unpinned_tag'
   | 'unknown_image_field'
+  | 'too_many_images'
   | 'policy_denied'
   | 'unresolved'
   | 'timeout'
@@ -55,6 +56,8 @@ export interface AdmissionOutcome {
   readonly reason: AdmissionReason;
   readonly violations: readonly Violation[];
   readonly patch: readonly JsonPatchReplace[];
+  /** Said to the client either way (kubectl prints "Warning: …"): e.g. what a dry run did not look up. */
+  readonly warnings?: readonly string[];
 }
 
 export interface RulesOptions {
@@ -67,9 +70,21 @@ export interface RulesOptions {
    * false reopens the hole and exists for clusters that cannot let admission depend on the registry.
    */
   readonly verifyCachedDigests?: boolean;
+  /**
+   * Distinct images one review may look up at the registry (those not already decided in the resolver's
+   * cache); past it the review is denied. Default 32. A dry run looks up none (issue 12, item 5).
+   */
+  readonly maxResolutionsPerReview?: number;
 }
 
-type ContainerResult = { readonly violation?: Violation; readonly patch?: JsonPatchReplace };
+type ContainerResult = { readonly violation?: Violation; readonly patch?: JsonPatchReplace; readonly warning?: string };
+
+/** One review's registry lookups: which distinct images it started, against the cap; none in a dry run. */
+interface LookupBudget {
+  readonly started: Set<string>;
+  readonly max: number;
+  readonly dryRun: boolean;
+}
 
 const ALLOW_UNTOUCHED = (reason: AdmissionReason): AdmissionOutcome => ({ allowed: true, reason, violations: [], patch: [] });
 
@@ -78,10 +93,12 @@ export class AdmissionRules {
   readonly #mirrored: ReadonlySet<string>;
   readonly #mirroredList: string;
   readonly #verifyCachedDigests: boolean;
+  readonly #maxResolutions: number;
 
   constructor(opts: RulesOptions) {
     this.#opts = opts;
     this.#verifyCachedDigests = opts.verifyCachedDigests ?? true;
+    this.#maxResolutions = opts.maxResolutionsPerReview ?? 32;
     this.#mirrored = new Set(opts.registries.map((r) => r.host));
     this.#mirroredList = opts.registries.map((r) => r.host).join(', ');
   }
@@ -125,8 +142,13 @@ export class AdmissionRules {
       }
       if (containers.length === 0 && unknown.length === 0) return ALLOW_UNTOUCHED('unchanged');
     }
-    const remember = !request.dryRun;
-    const results = await Promise.all(containers.map((c) => this.#container(c, pin, remember)));
+    // A dry run (kubectl --dry-run=server, GitOps diffs) starts nothing on a node: it is answered from what is
+    // already decided, and what would need a registry lookup is named in a warning instead. The real request is
+    // checked in full. Otherwise the lookups are capped per review (the budget is taken in container order:
+    // #container runs synchronously up to its lookup).
+    const budget: LookupBudget = { started: new Set(), max: this.#maxResolutions, dryRun: request.dryRun };
+    const results = await Promise.all(containers.map((c) => this.#container(c, pin, budget)));
+    const warnings = results.flatMap((r) => (r.warning ? [r.warning] : []));
     const violations = [
       ...unknown.map((f): Violation => ({
         reason: 'unknown_image_field',
@@ -135,11 +157,11 @@ export class AdmissionRules {
       ...results.flatMap((r) => (r.violation ? [r.violation] : [])),
     ];
     const patch = results.flatMap((r) => (r.patch ? [r.patch] : []));
-    if (violations.length > 0) return { allowed: false, reason: violations[0]!.reason, violations, patch };
-    return { allowed: true, reason: patch.length > 0 ? 'pinned' : 'passed', violations: [], patch };
+    if (violations.length > 0) return { allowed: false, reason: violations[0]!.reason, violations, patch, warnings };
+    return { allowed: true, reason: patch.length > 0 ? 'pinned' : 'passed', violations: [], patch, warnings };
   }
 
-  async #container(c: WorkloadImage, pin: boolean, remember: boolean): Promise<ContainerResult> {
+  async #container(c: WorkloadImage, pin: boolean, budget: LookupBudget): Promise<ContainerResult> {
     const who = describeContainer(c);
     if (c.image === undefined || c.image.length === 0) return violation('invalid_reference', `${who} has no image${c.field === 'volumes' ? ' reference' : ''}`);
     const what = `${who} image ${quote(c.image)}`;
@@ -177,7 +199,18 @@ export class AdmissionRules {
     const cachedDigest = ref.digest !== undefined && fromStore && this.#verifyCachedDigests;
     if (!cached && !cachedDigest && !this.#opts.verify) return {};
 
-    const resolution = await this.#opts.resolver.resolve(ref, remember);
+    let resolution = this.#opts.resolver.peek(ref);
+    if (resolution === undefined) {
+      if (budget.dryRun) return { warning: `${what}: not checked in this dry run (pullgate makes no registry requests for dry runs; the real request is checked)` };
+      const key = `${ref.name}${ref.digest ? `@${ref.digest.text}` : `:${ref.tag ?? 'latest'}`}`;
+      if (!budget.started.has(key)) {
+        if (budget.started.size >= budget.max) {
+          return violation('too_many_images', `${what}: not looked up: this request names more than ${budget.max} images that need a registry lookup (webhook.maxResolutionsPerReview)`);
+        }
+        budget.started.add(key);
+      }
+      resolution = await this.#opts.resolver.resolve(ref, true);
+    }
     const shown = ref.digest?.text ?? ref.tag ?? 'latest';
     if (resolution.outcome === 'unresolved') return violation('unresolved', `${what}: cannot resolve ${shown}: ${resolution.message}`);
     if (resolution.outcome === 'denied') return violation('policy_denied', `${what}: ${resolution.digest} is denied by the trust policy: ${resolution.decision.message}`);

@@ -77,6 +77,11 @@ export class ImageResolver {
     old.done?.clear();
   }
 
+  /** What a resolution of `ref` already settled in this generation (cache only: no request, no trace). */
+  peek(ref: ImageReference): Resolution | undefined {
+    return this.#generation.done?.get(keyOf(ref));
+  }
+
   /**
    * Resolves `ref` (by digest when it has one, else by tag; a bare name is `latest`) and decides on it.
    * `remember: false` (dry-run requests) reads the cache but leaves no trace in it.
@@ -84,7 +89,7 @@ export class ImageResolver {
   resolve(ref: ImageReference, remember: boolean): Promise<Resolution> {
     const gen = this.#generation;
     const reference = ref.digest?.text ?? ref.tag ?? 'latest';
-    const key = `${ref.name}${ref.digest ? '@' : ':'}${reference}`;
+    const key = keyOf(ref);
     const done = gen.done?.get(key);
     if (done !== undefined) return Promise.resolve(done);
     const running = gen.inflight.get(key);
@@ -97,7 +102,12 @@ export class ImageResolver {
       })
       .then((r) => {
         gen.inflight.delete(key);
-        if (remember && !gen.retired && isLasting(r)) gen.done?.set(key, r);
+        if (remember && !gen.retired && isLasting(r)) {
+          gen.done?.set(key, r);
+          // The decision is about the digest's bytes: a later review naming that digest (a pinned Pod after
+          // /mutate, a controller's copy) finds it without a second lookup.
+          if (ref.digest === undefined && r.outcome !== 'unresolved') gen.done?.set(`${ref.name}@${r.digest}`, r);
+        }
         return r;
       });
     gen.inflight.set(key, started);
@@ -157,4 +167,9 @@ const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
 function isLasting(r: Resolution): boolean {
   if (r.outcome === 'unresolved') return false;
   return r.outcome === 'allowed' || !TRANSIENT_REASONS.has(r.decision.reason);
+}
+
+/** One cache and single-flight key per image: `name@digest` or `name:tag`. */
+function keyOf(ref: ImageReference): string {
+  return `${ref.name}${ref.digest ? '@' : ':'}${ref.digest?.text ?? ref.tag ?? 'latest'}`;
 }

@@ -7,12 +7,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { HostPort } from '../config/types.ts';
 import { isLoopback } from '../config/load.ts';
 import type { Logger } from '../proxy/logger.ts';
 import type { AdmissionHandler } from './admission-handler.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import { CertificateReloader, fileStamp, readKeyPair, TLS_OPTIONS, type TlsFiles } from './tls-reloader.ts';
+import { CertificateReloader, contextOptions, fileStamp, readKeyPair, type TlsFiles } from './tls-reloader.ts';
 
 export interface WebhookServerOptions {
   readonly listen: HostPort;
@@ -48,7 +49,12 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<Ru
     // by readKeyPair with their names.
     const stamp = await fileStamp(opts.tls).catch(() => '');
     const pair = await readKeyPair(opts.tls);
-    const https = createHttpsServer({ ...TLS_OPTIONS, cert: pair.cert, key: pair.key }, listener);
+    // With a client CA the server asks every client for a certificate, but does not end the handshake when
+    // none comes: kubelet's probes and Prometheus present none and must still reach /healthz, /readyz and
+    // /metrics. The review endpoints require one that chains to the CA (route()), so nobody but the API server
+    // reaches the rules, the resolver or the registry credentials behind them.
+    const clientAuth = opts.tls.clientCaFile === undefined ? {} : { requestCert: true, rejectUnauthorized: false };
+    const https = createHttpsServer({ ...contextOptions(pair), ...clientAuth }, listener);
     reloader = new CertificateReloader(https, opts.tls, opts.logger, (r) => {
       if (r !== 'unchanged') opts.metrics.tlsReloads.inc({ result: r === 'reloaded' ? 'ok' : 'failed' });
     });
@@ -87,6 +93,12 @@ function route(opts: WebhookServerOptions, req: IncomingMessage, res: ServerResp
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   if (path === '/validate' || path === '/mutate') {
+    if (opts.tls?.clientCaFile !== undefined && !(req.socket as TLSSocket).authorized) {
+      req.resume();
+      const why = (req.socket as TLSSocket).authorizationError;
+      opts.logger.warn({ endpoint: path, remote: req.socket.remoteAddress, why: why === undefined ? 'no client certificate' : String(why) }, 'review refused: client certificate required (webhook.clientCaFile)');
+      return text(res, 403, 'a client certificate issued by webhook.clientCaFile is required\n', { connection: 'close' });
+    }
     if (req.method !== 'POST') return text(res, 405, 'use POST with an AdmissionReview\n', { allow: 'POST' });
     if (path === '/mutate' && !opts.pinning) {
       // The mutating webhook is registered only with pinning on; a call here is a misconfiguration, and the

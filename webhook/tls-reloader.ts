@@ -17,11 +17,18 @@ import { TlsFilesError } from './tls-files-error.ts';
 export interface TlsFiles {
   readonly certFile: string;
   readonly keyFile: string;
+  /**
+   * CA bundle that client certificates must chain to (`webhook.clientCaFile`): with it, only a client that
+   * presents such a certificate completes the handshake — the API server, configured with a client
+   * certificate for this webhook (AdmissionConfiguration `kubeConfigFile`). Reloaded like the pair.
+   */
+  readonly clientCaFile?: string;
 }
 
 export interface KeyPair {
   readonly cert: Buffer;
   readonly key: Buffer;
+  readonly ca?: Buffer;
 }
 
 /** Options every secure context gets (initial and reloaded alike). */
@@ -41,7 +48,26 @@ export async function readKeyPair(files: TlsFiles): Promise<KeyPair> {
   } catch (err) {
     throw new TlsFilesError(`${files.certFile} + ${files.keyFile}: not a usable certificate and key (${(err as Error).message})`);
   }
-  return { cert, key };
+  if (files.clientCaFile === undefined) return { cert, key };
+  let ca: Buffer;
+  try {
+    ca = await readFile(files.clientCaFile);
+  } catch (err) {
+    throw new TlsFilesError(`cannot read webhook.clientCaFile: ${(err as Error).message}`);
+  }
+  // An empty or garbled bundle would make every handshake fail (or, worse, be silently empty): refuse it.
+  if (!/-----BEGIN CERTIFICATE-----/.test(ca.toString('latin1'))) throw new TlsFilesError(`${files.clientCaFile}: no PEM certificate in webhook.clientCaFile`);
+  try {
+    createSecureContext({ ...TLS_OPTIONS, cert, key, ca });
+  } catch (err) {
+    throw new TlsFilesError(`${files.clientCaFile}: not a usable CA bundle (${(err as Error).message})`);
+  }
+  return { cert, key, ca };
+}
+
+/** The secure context for a pair (and the client CA, when one is configured). */
+export function contextOptions(pair: KeyPair): { minVersion: 'TLSv1.2'; cert: Buffer; key: Buffer; ca?: Buffer } {
+  return pair.ca === undefined ? { ...TLS_OPTIONS, cert: pair.cert, key: pair.key } : { ...TLS_OPTIONS, cert: pair.cert, key: pair.key, ca: pair.ca };
 }
 
 export type ReloadResult = 'unchanged' | 'reloaded' | 'failed';
@@ -96,7 +122,7 @@ export class CertificateReloader {
         }
         return 'failed';
       }
-      this.#server.setSecureContext({ ...TLS_OPTIONS, cert: pair.cert, key: pair.key });
+      this.#server.setSecureContext(contextOptions(pair));
       this.#stamp = stamp;
       this.#failedStamp = '';
       this.#logger.info({ cert: this.#files.certFile }, 'webhook TLS certificate reloaded');
@@ -110,6 +136,7 @@ export class CertificateReloader {
 
 /** What changes when either file is rewritten or its symlink retargeted. */
 export async function fileStamp(files: TlsFiles): Promise<string> {
-  const [c, k] = await Promise.all([stat(files.certFile), stat(files.keyFile)]);
-  return `${c.ino}:${c.size}:${c.mtimeMs}|${k.ino}:${k.size}:${k.mtimeMs}`;
+  const [c, k, a] = await Promise.all([stat(files.certFile), stat(files.keyFile), files.clientCaFile === undefined ? undefined : stat(files.clientCaFile)]);
+  const ca = a === undefined ? '' : `|${a.ino}:${a.size}:${a.mtimeMs}`;
+  return `${c.ino}:${c.size}:${c.mtimeMs}|${k.ino}:${k.size}:${k.mtimeMs}${ca}`;
 }

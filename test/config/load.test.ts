@@ -18,6 +18,7 @@ t.test('built-in defaults are the documented ones', async (t) => {
     listen: { host: '127.0.0.1', port: 8443 },
     tlsCert: undefined,
     tlsKey: undefined,
+    clientCaFile: undefined,
     pinning: false,
     verify: false,
     verifyCachedDigests: true,
@@ -26,15 +27,17 @@ t.test('built-in defaults are the documented ones', async (t) => {
     timeoutMs: 3_000,
     maxBodyBytes: 8 * 1024 * 1024,
     cacheTtlMs: 30_000,
+    maxResolutionsPerReview: 32,
   });
 });
 
 t.test('webhook keys', async (t) => {
-  const c = buildConfig({ webhook: { listen: '0.0.0.0:8443', tlsCert: 'tls/tls.crt', tlsKey: 'tls/tls.key', pinning: true, verify: true, verifyCachedDigests: false, exemptNamespaces: ['kube-system'], exemptImages: ['registry.k8s.io/*'], timeoutMs: 3000, maxBodyBytes: 65536, cacheTtlMs: 0 } }, '/etc/pullgate/config.yaml');
+  const c = buildConfig({ webhook: { listen: '0.0.0.0:8443', tlsCert: 'tls/tls.crt', tlsKey: 'tls/tls.key', pinning: true, verify: true, verifyCachedDigests: false, exemptNamespaces: ['kube-system'], exemptImages: ['registry.k8s.io/*'], timeoutMs: 3000, maxBodyBytes: 65536, cacheTtlMs: 0, clientCaFile: 'tls/apiserver-ca.crt', maxResolutionsPerReview: 5 } }, '/etc/pullgate/config.yaml');
   t.same(c.webhook, {
     listen: { host: '0.0.0.0', port: 8443 },
     tlsCert: '/etc/pullgate/tls/tls.crt',
     tlsKey: '/etc/pullgate/tls/tls.key',
+    clientCaFile: '/etc/pullgate/tls/apiserver-ca.crt',
     pinning: true,
     verify: true,
     verifyCachedDigests: false,
@@ -43,6 +46,7 @@ t.test('webhook keys', async (t) => {
     timeoutMs: 3000,
     maxBodyBytes: 65536,
     cacheTtlMs: 0,
+    maxResolutionsPerReview: 5,
   });
 });
 
@@ -74,6 +78,7 @@ t.test('bad config names the file, the key and the fix', async (t) => {
     [{ webhook: { pining: true } }, 'webhook.pining', /unknown key/],
     [{ webhook: { pinning: 'yes' } }, 'webhook.pinning', /true or false/],
     [{ webhook: { verifyCachedDigests: 'no' } }, 'webhook.verifyCachedDigests', /true or false/],
+    [{ webhook: { maxResolutionsPerReview: 0 } }, 'webhook.maxResolutionsPerReview', /1/],
     [{ webhook: { exemptNamespaces: 'kube-system' } }, 'webhook.exemptNamespaces', /list of strings/],
     [{ webhook: { exemptNamespaces: ['ok', ''] } }, 'webhook.exemptNamespaces[1]', /non-empty string/],
     [{ webhook: { exemptNamespaces: ['Kube_System'] } }, 'webhook.exemptNamespaces[0]', /namespace name/],

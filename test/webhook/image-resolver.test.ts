@@ -59,15 +59,22 @@ t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) =
   await r.resolve(ref, true);
   t.equal(hits, 1, 'cached');
   t.notOk(events.some((e) => e.startsWith('prepare')), 'a tag is resolved by its fetch: nothing to prepare');
+  // The tag's decision is about its digest's bytes: a review naming that digest finds it without a lookup.
+  t.same(r.peek(parseImageReference(`${host}/app@${DIGEST}`)), five[0], 'the digest the tag resolved to is cached too');
   const byDigest = await r.resolve(parseImageReference(`${host}/app:v1@${DIGEST}`), true);
   t.equal(byDigest.outcome, 'allowed');
+  t.equal(hits, 1, 'no second fetch for the digest');
+  const fresh = make(60_000);
+  const byDigestCold = await fresh.resolve(parseImageReference(`${host}/app:v1@${DIGEST}`), true);
+  t.equal(byDigestCold.outcome, 'allowed');
   t.equal(seen[1]?.reference, DIGEST, 'tag+digest is decided by digest');
   t.same(events.slice(-2), [`prepare ${host}/app@${DIGEST}`, `fetch /v2/app/manifests/${DIGEST}`], 'a digest is prepared before its manifest is fetched');
+  t.equal(fresh.peek(ref), undefined, 'peek reads without resolving');
 
   const dry = make(60_000);
   await dry.resolve(ref, false);
   await dry.resolve(ref, false);
-  t.equal(hits, 4, 'dry runs read upstream each time and cache nothing');
+  t.equal(hits, 4, 'remember: false reads upstream each time and caches nothing');
   await dry.resolve(ref, true);
   await dry.resolve(ref, true);
   t.equal(hits, 5);

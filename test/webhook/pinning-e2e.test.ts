@@ -120,7 +120,7 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
     t.match(digest.status?.message, /^pullgate: container "nginx" image "nginx:v1\.26@sha256:89102e34[0-9a-f]+": cannot resolve sha256:89102e34[0-9a-f]+: upstream unavailable/);
   });
 
-  await t.test('resolutions are shared and cached; dryRun leaves no trace', async (t) => {
+  await t.test('resolutions are shared and cached; a dry run makes no registry request', async (t) => {
     const image = `${registry.host}/e2e-valid-signature:v1`;
     const fetches = () => w.metric('pullgate_upstream_requests_total', { registry: registry.host, kind: 'manifest', status: '200' });
     const review = (dryRun: boolean) => workloadReview({ containers: [{ name: 'a', image, imagePullPolicy: 'IfNotPresent' }] }, { namespace: 'cache-test', dryRun });
@@ -130,16 +130,50 @@ t.test('pinning against a real registry with the notation e2e layouts', async (t
     const freshReview = (dryRun: boolean) => workloadReview({ containers: [{ name: 'a', image: fresh, imagePullPolicy: 'IfNotPresent' }] }, { dryRun });
     const before = await fetches();
     const dry = await w.review('/mutate', freshReview(true));
-    t.same(patchOf(dry), [{ op: 'replace', path: '/spec/containers/0/image', value: `${fresh}@${SIGNED}` }], 'dryRun gets the same answer');
-    const afterDry = await fetches();
-    t.ok(afterDry > before, 'dryRun resolved upstream');
-    await w.review('/mutate', freshReview(false));
+    t.equal(dry.allowed, true, 'a dry run is answered (nothing runs from it)');
+    t.equal(dry.patch, undefined, 'not pinned: that would need a lookup');
+    t.match(dry.warnings, [/container "a" image ".*:v2": not checked in this dry run \(pullgate makes no registry requests for dry runs/], 'the client is told what was not checked');
+    t.equal(await fetches(), before, 'the dry run made no registry request');
+    const real = await w.review('/mutate', freshReview(false));
+    t.same(patchOf(real), [{ op: 'replace', path: '/spec/containers/0/image', value: `${fresh}@${SIGNED}` }], 'the real request is resolved and pinned');
     const afterReal = await fetches();
-    t.ok(afterReal > afterDry, 'the dry run left nothing in the cache: resolved again');
+    t.ok(afterReal > before, 'resolved upstream');
+    const dryAgain = await w.review('/mutate', freshReview(true));
+    t.same(patchOf(dryAgain), patchOf(real), 'a dry run gets what is already decided');
+    t.equal(dryAgain.warnings, undefined);
     const many = await Promise.all(Array.from({ length: 5 }, () => w.review('/mutate', review(false))));
     t.ok(many.every((r) => r.allowed && r.patch !== undefined));
     await w.review('/mutate', freshReview(false));
     t.equal(await fetches(), afterReal, 'cached: no further upstream requests for either tag');
+    // The pinned Pod that /mutate produced comes back to /validate by digest: decided already, no lookup.
+    const pinned = await w.review('/validate', workloadReview({ containers: [{ name: 'a', image: `${fresh}@${SIGNED}`, imagePullPolicy: 'IfNotPresent' }] }));
+    t.equal(pinned.allowed, true, pinned.status?.message ?? '');
+    t.equal(await fetches(), afterReal, 'the digest the tag resolved to is cached too');
+  });
+
+  await t.test('a review may start at most webhook.maxResolutionsPerReview lookups', async (t) => {
+    const capped = await startTestWebhook({
+      registries: [{ host: registry.host, endpoint: registry.url }],
+      notation: { configDir: notation },
+      webhook: { pinning: true, timeoutMs: 10_000, maxResolutionsPerReview: 3 },
+    });
+    t.teardown(() => capped.close());
+    const fetches = () => capped.metric('pullgate_upstream_requests_total', { registry: registry.host, kind: 'manifest' });
+    const tags = Array.from({ length: 6 }, (_, i) => `cap${i}`);
+    for (const tag of tags) await putManifest(registry.url, 'e2e-valid-signature', tag, manifest.bytes, manifest.contentType!);
+    // Ten containers, six distinct images: the same image twice is one lookup.
+    const containers = [...tags, tags[0]!, tags[1]!, tags[2]!, tags[0]!].map((tag, i) => ({ name: `c${i}`, image: `${registry.host}/e2e-valid-signature:${tag}`, imagePullPolicy: 'IfNotPresent' }));
+    const r = await capped.review('/mutate', workloadReview({ containers }));
+    t.equal(r.allowed, false, 'more distinct images than the cap: denied');
+    t.match(r.status?.message, /container "c3" image ".*:cap3": not looked up: this request names more than 3 images that need a registry lookup \(webhook\.maxResolutionsPerReview\)/);
+    t.notMatch(r.status?.message, /"c6"|"c7"|"c8"|"c9"/, 'repeats of looked-up images are within the cap');
+    const spent = await fetches();
+    t.ok(spent > 0, 'the first three were looked up');
+    t.equal(await capped.metric('pullgate_admission_decisions_total', { decision: 'deny', reason: 'too_many_images' }), 1, 'counted under its reason');
+    // Within the cap (three images already decided cost nothing): allowed.
+    const ok = await capped.review('/mutate', workloadReview({ containers: containers.slice(0, 3) }));
+    t.equal(ok.allowed, true, ok.status?.message ?? '');
+    t.equal(await fetches(), spent, 'decided images cost no lookup');
   });
 
   await t.test('webhook.verify: Always tags and digests must pass the trust policy too', async (t) => {

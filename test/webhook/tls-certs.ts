@@ -14,7 +14,8 @@ export interface ServingCert {
   readonly fingerprint256: string;
 }
 
-export async function servingCert(cn: string): Promise<ServingCert> {
+/** `purpose` client: a self-signed client certificate (clientAuth), which can also be its own client CA. */
+export async function servingCert(cn: string, purpose: 'server' | 'client' = 'server'): Promise<ServingCert> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -26,7 +27,7 @@ export async function servingCert(cn: string): Promise<ServingCert> {
     signingAlgorithm: alg,
     extensions: [
       new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.ExtendedKeyUsageExtension([purpose === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
     ],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
