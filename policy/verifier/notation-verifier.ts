@@ -104,9 +104,10 @@ export class NotationVerifier implements SignatureVerifier {
   /** Starts discovering the subject's signatures for a verify() that is about to follow (engine.ts). */
   prepare(subject: DecisionSubject, statementName: string): void {
     try {
-      // Only while there is room: a gate at its cold-decision cap lets each verification discover in its own
-      // turn, so early starts cannot add upstream work past the cap.
-      if (this.#cold.saturated) return;
+      // Only while there is room, counting discoveries already started early: a gate at its cold-decision cap
+      // lets each verification discover in its own turn, so early starts cannot add upstream work past the cap
+      // (a flood of requests for digests whose manifests never come would otherwise start one each).
+      if (this.#cold.active + this.#prepared.size >= this.#cold.limits.concurrent) return;
       const fetcher = this.#fetcherFor(subject);
       if (fetcher === undefined) return;
       this.#prepared.start(subject, statementName, () => {

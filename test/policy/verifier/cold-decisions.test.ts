@@ -133,3 +133,15 @@ t.test('the bytes all cold decisions hold are bounded too: past the pool, gate_b
   t.match(await engine.decide(images[1]!), { allow: false, reason: 'signature_invalid' }, 'b, again: room now');
   t.equal(cold.bytesHeld, 0);
 });
+
+t.test('discoveries started early count against the cap: a flood of digests that never get decided starts few', async (t) => {
+  const cert = await makeSigningCert({ keyType: 'ec-p256' });
+  const dir = notationDir(t, { policy: { version: '1.0', trustPolicies: [{ name: 'd', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:d'], trustedIdentities: ['*'] }] }, stores: { 'ca:d': [cert.certificate] } });
+  const registry = new MemoryRegistry();
+  const engine = await engineWith(dir, registry, { coldDecisions: new ColdDecisions(limits(3, 0, 0)) });
+  for (let i = 0; i < 20; i++) {
+    const hex = i.toString(16).padStart(64, '0');
+    engine.prepare({ registry: 'registry.example', repository: 'app', digest: { algorithm: 'sha256', hex, text: `sha256:${hex}` } });
+  }
+  t.equal(registry.calls.referrers, 3, '3 of 20 early discoveries started (the cap), not 20');
+});
