@@ -81,6 +81,13 @@ t.test('one pull costs the registry a bounded amount, real registry and real con
       t.ok(gets <= 1, `envelope ${envelope.slice(0, 19)}… fetched ${gets} time(s)`);
     }
     t.equal(requests.filter((e) => e.path === `/v2/amp/many/blobs/${sha256Digest(shared)}`).length, 1, 'the shared 1 MiB envelope: once, not 50 times');
+    const byManifest = new Map<string, number>();
+    for (const e of requests) {
+      const m = /^\/v2\/amp\/many\/manifests\/(sha256:[0-9a-f]{64})/.exec(e.path);
+      if (m !== null && m[1] !== many.manifest.digest) byManifest.set(m[1]!, (byManifest.get(m[1]!) ?? 0) + 1);
+    }
+    t.equal(byManifest.size, 50, 'the 50 signatures tried: 50 signature manifests');
+    t.ok([...byManifest.values()].every((n) => n === 1), 'each signature manifest fetched once');
     const image = requests.filter((e) => e.path.startsWith('/v2/amp/many/manifests/v1') || e.path.startsWith(`/v2/amp/many/manifests/${many.manifest.digest}`)).length;
     t.ok(requests.length - image <= 64, `the decision's own requests (${requests.length - image}) within decisionMaxRequests (64)`);
     t.ok(await gate.metric('pullgate_pull_decisions_total', { decision: 'deny', reason: 'too_many_signatures' }) >= 1, 'denied for what the signatures are, not for the budget');
