@@ -25,6 +25,9 @@ import { FetchError, type ArtifactFetcher, type DecisionBudgetLimits, type Manif
  */
 export const DEFAULT_DECISION_BUDGET: DecisionBudgetLimits = Object.freeze({ maxRequests: 128, maxBytes: 64 * 1024 * 1024 });
 
+/** Why a decision that ended normally stops what it may still have in flight (one object: no stack per decision). */
+const ENDED = new FetchError('ABORTED', 'the decision has ended');
+
 /** A referrers page is read by the registry's fetcher up to this size (proxy/upstream/artifact-fetcher.ts). */
 const REFERRERS_PAGE_CAP = 4 * 1024 * 1024;
 
@@ -99,7 +102,7 @@ export class DecisionBudget implements ArtifactFetcher {
   /** The decision is over (decided, or abandoned): stop the deadline and anything still running. Idempotent. */
   end(): void {
     clearTimeout(this.#timer);
-    if (!this.#controller.signal.aborted) this.#controller.abort(new FetchError('ABORTED', 'the decision has ended'));
+    if (!this.#controller.signal.aborted) this.#controller.abort(ENDED);
     this.#giveBack();
   }
 
