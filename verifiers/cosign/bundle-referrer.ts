@@ -94,6 +94,15 @@ export function bundleCandidate(doc: unknown, digest: string): CandidateSignatur
   fail('wrong_payload_type', 'cosign: message-signature bundle: an image signature is a DSSE in-toto statement');
 }
 
+/** For a keyless (certificate) bundle: what it signs, and the OCI claims to check once the bundle verified. */
+export function bundleCandidateClaims(doc: unknown, digest: string): { readonly artifact: Buffer; readonly checkClaims: () => void } {
+  const env = isObj(doc) ? doc.dsseEnvelope : undefined;
+  if (!isObj(env) || !isB64(env.payload)) fail('wrong_payload_type', 'cosign: an image signature bundle is a DSSE in-toto statement');
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail('wrong_payload_type', `cosign: DSSE payloadType ${String(env.payloadType).slice(0, 60)} is not in-toto`);
+  const payload = Buffer.from(env.payload, 'base64');
+  return { artifact: payload, checkClaims: () => checkStatement(payload, digest) };
+}
+
 /** The bundles attached to `digest` (referrers API); a registry without it has none (tag-schema fallback: later). */
 export async function fetchBundles(fetcher: ArtifactFetcher, repository: string, digest: string, signal?: AbortSignal): Promise<unknown[]> {
   const out: unknown[] = [];

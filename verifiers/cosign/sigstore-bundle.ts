@@ -44,13 +44,13 @@ function checkTrustedRoot(root: unknown): string | undefined {
 }
 
 /** A prepared trusted root: parse once per rule, reuse for every decision. */
-export type PreparedTrustedRoot = { readonly root: TrustedRoot; readonly keyless: TrustMaterial };
+export type PreparedTrustedRoot = { readonly root: TrustedRoot; readonly keyless: TrustMaterial; readonly json: Readonly<Record<string, unknown>> };
 export function prepareTrustedRoot(json: unknown): PreparedTrustedRoot {
   const bad = checkTrustedRoot(json);
   if (bad !== undefined) throw new Error(`cosign: ${bad}`);
   const root = TrustedRoot.fromJSON(json);
   // Building the trust material parses every certificate and key of the root: once per rule, not per decision.
-  return { root, keyless: toTrustMaterial(root) };
+  return { root, keyless: toTrustMaterial(root), json: json as Record<string, unknown> };
 }
 
 export function verifySigstoreBundle(bundleJson: unknown, artifact: Buffer, trust: PreparedTrustedRoot, expect: BundleExpectation): BundleVerdict {
