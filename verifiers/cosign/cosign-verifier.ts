@@ -14,6 +14,7 @@ import { fetchLegacySignatures, type LegacySignature } from './legacy-layout.ts'
 import { rekorKey, type RekorKey } from './rekor-set.ts';
 import { checkPayload, parseSimpleSigning, type ReferenceMatch } from './simple-signing.ts';
 import { bundleCandidate, fetchBundles } from './bundle-referrer.ts';
+import { judgeKeyless, type KeylessOutcome, type KeylessRule } from './keyless.ts';
 
 export type CosignKeyPolicyConfig = {
   /** PEM public keys; `name` is what decisions report (defaults to the SPKI fingerprint). */
@@ -103,6 +104,19 @@ export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequ
     const legacy = policy.layouts.includes('tag') ? await fetchLegacySignatures(fetcher, request.repository, request.digest, request.signal) : { found: false as const };
     const bundles = policy.layouts.includes('referrer') ? await fetchBundles(fetcher, request.repository, request.digest, request.signal) : [];
     return judgeCosign(legacy.found ? legacy.signatures : [], bundles, request, policy);
+  } catch (e) {
+    if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
+    if (e instanceof FetchError) return { ok: false, code: 'fetch_failed', message: `cosign: registry: ${e.code}: ${e.message}` };
+    return { ok: false, code: 'internal_error', message: `cosign: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** Keyless rule: the same fetching, judged by keyless.ts against the rule's trusted root and identities. */
+export async function verifyCosignKeyless(fetcher: ArtifactFetcher, request: CosignRequest, rule: KeylessRule, layouts: readonly ('tag' | 'referrer')[] = ['tag', 'referrer']): Promise<KeylessOutcome> {
+  try {
+    const legacy = layouts.includes('tag') ? await fetchLegacySignatures(fetcher, request.repository, request.digest, request.signal) : { found: false as const };
+    const bundles = layouts.includes('referrer') ? await fetchBundles(fetcher, request.repository, request.digest, request.signal) : [];
+    return judgeKeyless(legacy.found ? legacy.signatures : [], bundles, request, rule);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
     if (e instanceof FetchError) return { ok: false, code: 'fetch_failed', message: `cosign: registry: ${e.code}: ${e.message}` };

@@ -3,7 +3,10 @@ export { type CosignReasonCode, CosignError } from './errors.ts';
 export type { ReferenceMatch } from './simple-signing.ts';
 export {
   type CosignKeyPolicyConfig, type CosignOutcome, type CosignRequest, type PreparedCosignPolicy, type VerifiedBy,
-  judgeCosign, prepareCosignPolicy, verifyCosign,
+  judgeCosign, prepareCosignPolicy, verifyCosign, verifyCosignKeyless,
 } from './cosign-verifier.ts';
+export { type KeylessIdentity, type KeylessOutcome, type KeylessRule, judgeKeyless } from './keyless.ts';
+export { type BundleExpectation, type BundleVerdict, type PreparedTrustedRoot, prepareTrustedRoot, verifySigstoreBundle } from './sigstore-bundle.ts';
+export { type LoosePems, trustedRootFromPems } from './trusted-root-from-pems.ts';
 export { signatureTag } from './legacy-layout.ts';
 export { BUNDLE_ARTIFACT_TYPE } from './bundle-referrer.ts';

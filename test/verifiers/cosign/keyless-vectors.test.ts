@@ -76,3 +76,18 @@ t.test('Connaisseur keyless', async (t) => {
   t.match(judgeKeyless(sigs, [], { digest }, bob), { ok: false, code: 'identity_mismatch' }, 'bob-keyless: INVALID');
   t.match(judgeKeyless(sigs, [], { digest }, { ...philipp, identities: [{ subject: /philipp/, issuer: /.*github.*/ }] }), { ok: false, code: 'identity_mismatch' }, 'anchored: a bare /philipp/ does not match the whole e-mail');
 });
+
+t.test("cosign's OCI attestation bundle as a referrer: verifies, but an attestation is not an image signature", async (t) => {
+  const { verifyCosignKeyless } = await import('../../../verifiers/cosign/index.ts');
+  const bundleBytes = readFileSync(join(import.meta.dirname, '../../vectors/sigstore/cosign-oci-attestation.sigstore.json'));
+  const digest = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4'; // the statement's subject
+  const ART = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const reg = new MemoryRegistry();
+  const blob = reg.putBlob(bundleBytes);
+  const md = reg.putManifest('repo', 'b', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: ART, layers: [{ mediaType: ART, ...blob }] })));
+  reg.referrerIndexes.set(`repo@${digest}`, Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ digest: md, artifactType: ART }] })));
+  const rule = (subject: string): KeylessRule => ({ trust: prepareTrustedRoot(PUBLIC_GOOD), identities: [{ subject, issuer: 'https://github.com/login/oauth' }], referenceMatch: 'ignore', annotations: {} });
+  t.match(await verifyCosignKeyless(reg, { repository: 'repo', digest }, rule('cody@soyland.com')), { ok: false, code: 'wrong_payload_type', message: /predicateType/ }, 'attestation predicate refused');
+  t.match(await verifyCosignKeyless(reg, { repository: 'repo', digest }, rule('eve@example.com')), { ok: false, code: 'identity_mismatch' }, 'wrong identity');
+  t.match(await verifyCosignKeyless(reg, { repository: 'repo', digest: `sha256:${'4'.repeat(64)}` }, rule('cody@soyland.com')), { ok: false, code: 'no_signature' }, 'nothing attached to another digest');
+});
