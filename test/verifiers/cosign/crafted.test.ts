@@ -158,3 +158,15 @@ t.test('fetch errors fail closed', async (t) => {
   reg.blob = async () => { throw new FetchError('UPSTREAM_UNAVAILABLE', 'boom'); };
   t.match(await verify(reg, { keys: [{ pem: p.pub }] }), { ok: false, code: 'fetch_failed', message: /UPSTREAM_UNAVAILABLE/ });
 });
+
+t.test('cost of a key-based decision (reported, not asserted)', async (t) => {
+  const p = pair('p256');
+  const policy = prepareCosignPolicy({ keys: [{ pem: p.pub }], rekor: { required: false, publicKeys: [] } });
+  const reg = registry([layer(p)]);
+  for (let i = 0; i < 20; i++) await verifyCosign(reg, { repository: REPO, digest }, policy);
+  const n = 200;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await verifyCosign(reg, { repository: REPO, digest }, policy);
+  t.comment(`key-based (P-256, tag layout, in-memory registry): ${(Number(process.hrtime.bigint() - t0) / n / 1e6).toFixed(3)} ms per decision`);
+  t.pass();
+});
