@@ -84,6 +84,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(out.stderr);
         return out.code;
       }
+      case 'audit': {
+        const { values } = parse(rest, { config: { type: 'string' }, 'containerd-socket': { type: 'string' }, json: { type: 'boolean' }, remove: { type: 'boolean' } });
+        const config = await loadConfig(values.config as string | undefined);
+        const { auditCommand } = await import('./audit.ts');
+        const socket = (values['containerd-socket'] as string | undefined) ?? config.audit?.containerdSocket ?? '/run/containerd/containerd.sock';
+        const out = await auditCommand(config, { socket, remove: values.remove === true || config.audit?.remove === true }, values.json === true);
+        process.stdout.write(out.stdout);
+        process.stderr.write(out.stderr);
+        return out.code;
+      }
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }

@@ -22,6 +22,8 @@ commands:
   hosts   --dir DIR --restore              uninstall: put back the hosts.toml files pullgate replaced, remove its own
 ${DOCTOR_USAGE}
   verify  [--config FILE] [--json] REF     resolve and verify one image as the mirror would
+  audit   [--config FILE] [--containerd-socket PATH] [--json] [--remove]
+                                           decide every image containerd already holds against today's policy
   webhook [--config FILE]                  run the admission webhook
   help    [COMMAND]                        this overview, or COMMAND's own usage (same as pullgate COMMAND --help)
 
@@ -79,6 +81,19 @@ ${CONFIG_OPTION}
   --json          print the whole decision as JSON
 
 exit: 0 allowed; 1 denied; 2 on a usage or config error`,
+
+  audit: `usage: pullgate audit [--config FILE] [--containerd-socket PATH] [--json] [--remove]
+
+Decide every image in containerd's store (all namespaces, kubelet's k8s.io included) against the current
+policy: manifest bytes from containerd's content store (checked against their digest), signatures from the
+registry. Images whose registry is not configured, or whose content is missing, are denied.
+
+${CONFIG_OPTION}
+  --containerd-socket PATH   containerd's socket (default: audit.containerdSocket, /run/containerd/containerd.sock)
+  --json          one JSON object per image (references, digest, verdict, reason, message, namespaces, containers)
+  --remove        remove denied images from containerd's store, except those a running container uses (in_use)
+
+exit: 0 every image allowed; 1 one or more denied; 2 on a usage or config error, or containerd unreachable`,
 
   webhook: `usage: pullgate webhook [--config FILE]
 

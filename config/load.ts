@@ -10,7 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import type { PullgateConfig, RegistryConfig } from './types.ts';
 import { ConfigError, Fields, parseHostPort } from './fields.ts';
 
-const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs'];
+const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs', 'audit'];
+const AUDIT_KEYS = ['containerdSocket', 'intervalMs', 'remove'];
 const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'clientCaFile', 'pinning', 'verify', 'verifyCachedDigests', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs', 'maxResolutionsPerReview'];
 
 /** Notation CLI's own default (`$XDG_CONFIG_HOME/notation`), so a notation user's setup works unchanged. */
@@ -64,6 +65,12 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
   const configDir = notation?.optionalString('configDir');
   const upstream = root.optionalObject('upstream');
   const cache = root.optionalObject('cache');
+  const audit = root.optionalObject('audit');
+  for (const key of Object.keys(audit?.value ?? {})) {
+    if (!AUDIT_KEYS.includes(key)) audit!.fail(key, `unknown key "${key}"`, `remove it or use one of: ${AUDIT_KEYS.join(', ')}`);
+  }
+  const auditSocket = audit?.optionalString('containerdSocket');
+  if (auditSocket !== undefined && !auditSocket.startsWith('/')) audit!.fail('containerdSocket', `"${auditSocket}" is not an absolute path`, 'write the socket path, e.g. /run/containerd/containerd.sock');
   const webhook = root.optionalObject('webhook');
   for (const key of Object.keys(webhook?.value ?? {})) {
     if (!WEBHOOK_KEYS.includes(key)) webhook!.fail(key, `unknown key "${key}"`, `remove it or use one of: ${WEBHOOK_KEYS.join(', ')}`);
@@ -147,6 +154,12 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       // Registry lookups one review may cause (distinct images not already decided): a Pod with hundreds of
       // containers must not turn one request into hundreds of credentialed upstream fetches.
       maxResolutionsPerReview: webhook?.optionalInt('maxResolutionsPerReview', 1, 1000) ?? 32,
+    },
+    audit: {
+      containerdSocket: auditSocket ?? '/run/containerd/containerd.sock',
+      // Off by default for the first release (each pass reads every stored manifest and its signatures).
+      intervalMs: audit?.optionalInt('intervalMs', 0, 7 * 24 * 3600_000) ?? 0,
+      remove: audit?.optionalBoolean('remove') ?? false,
     },
     reloadIntervalMs: root.optionalInt('reloadIntervalMs', 0, 3600_000) ?? 2_000,
     shutdownGraceMs: root.optionalInt('shutdownGraceMs', 0, 600_000) ?? 20_000,

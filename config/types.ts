@@ -108,6 +108,16 @@ export interface WebhookConfig {
   readonly maxResolutionsPerReview: number;
 }
 
+/** Node audit (issue 15): decide containerd's stored images against the current policy. */
+export interface AuditConfig {
+  /** containerd's gRPC socket (CRI and containerd's own API are both served on it). */
+  readonly containerdSocket: string;
+  /** Periodic audit inside `serve`; 0 = off. Each wait is jittered by ±10%. */
+  readonly intervalMs: number;
+  /** Remove denied images no running container uses (as `pullgate audit --remove`). */
+  readonly remove: boolean;
+}
+
 export interface PullgateConfig {
   /** The file the config came from; undefined for the built-in defaults. */
   readonly source: string | undefined;
@@ -121,6 +131,8 @@ export interface PullgateConfig {
   readonly upstream: UpstreamLimits;
   readonly cache: CacheConfig;
   readonly webhook: WebhookConfig;
+  /** Optional so configs built in code stay valid; loadConfig always fills it. */
+  readonly audit?: AuditConfig;
   /** How often the config file, trust policy and trust stores are checked for changes; 0 = never. */
   readonly reloadIntervalMs: number;
   /** On SIGTERM: how long in-flight pulls may take to finish before connections are cut. */

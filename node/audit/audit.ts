@@ -1,0 +1,147 @@
+/**
+ * The node audit (issue 15): what containerd already holds, decided against today's policy. Images are grouped by
+ * repository and manifest digest (one decision per pair, every name and namespace listed); the manifest bytes come
+ * from containerd's content store, verified against their digest, and the signatures from the registry — through
+ * the same PolicyEngine the mirror uses. Every failure to know is a deny with its reason, never an allow.
+ */
+import type { Decision, ImageTarget } from '../../policy/decision.ts';
+import { parseDigest } from '../../policy/oci/digest.ts';
+import { canonicalRegistryHost } from '../../policy/oci/names.ts';
+import type { ContainerdClient, ContainerUse, StoredImage } from '../containerd/client.ts';
+
+export type AuditAction = 'kept' | 'removed' | 'in_use' | 'remove_failed';
+
+export interface AuditEntry {
+  readonly references: string[];
+  readonly registry: string;
+  readonly repository: string;
+  readonly digest: string;
+  readonly verdict: 'allow' | 'deny';
+  readonly reason: string;
+  readonly message: string;
+  readonly namespaces: string[];
+  readonly containers: string[];
+  readonly running: boolean;
+  action?: AuditAction;
+  actionMessage?: string;
+}
+
+export interface AuditDeps {
+  readonly client: ContainerdClient;
+  /** undefined when the registry is not configured: the image can never pass. */
+  decide(registry: string, target: ImageTarget): Promise<Decision> | undefined;
+  readonly manifestMaxBytes: number;
+  /** Image name → registry and repository, normalised as containerd does (cli/verify.ts parseReference); throws when invalid. */
+  parseName(name: string): { registry: string; repository: string };
+}
+
+const BARE_ID = /^sha256:[0-9a-f]{64}$/;
+const MAX_CHILDREN = 64;
+
+interface Group { registry: string; repository: string; digest: string; mediaType: string; records: StoredImage[] }
+
+export async function auditImages(deps: AuditDeps): Promise<AuditEntry[]> {
+  const { client } = deps;
+  const records: StoredImage[] = [];
+  const uses: ContainerUse[] = [];
+  for (const ns of await client.namespaces()) {
+    records.push(...(await client.images(ns)));
+    uses.push(...(ns === 'k8s.io' ? [] : await client.containers(ns)));
+  }
+  uses.push(...(await client.criContainers()));
+  const groups = new Map<string, Group>();
+  const entries: AuditEntry[] = [];
+  for (const r of records) {
+    if (BARE_ID.test(r.name)) continue; // CRI's image-id alias: covered by the named record with the same target
+    let parsed;
+    try {
+      parsed = deps.parseName(r.name);
+    } catch (err) {
+      entries.push(entry({ registry: '', repository: '', digest: r.digest, mediaType: r.mediaType, records: [r] }, 'deny', 'unparseable_reference', (err as Error).message, []));
+      continue;
+    }
+    const key = `${parsed.registry}/${parsed.repository}@${r.digest}`;
+    const g = groups.get(key) ?? { registry: parsed.registry, repository: parsed.repository, digest: r.digest, mediaType: r.mediaType, records: [] };
+    g.records.push(r);
+    groups.set(key, g);
+  }
+  for (const g of groups.values()) entries.push(await decideGroup(deps, g, uses));
+  return entries;
+}
+
+async function decideGroup(deps: AuditDeps, g: Group, uses: ContainerUse[]): Promise<AuditEntry> {
+  const ns = g.records[0]!.namespace;
+  const names = new Set(g.records.map((r) => r.name));
+  const content = await deps.client.readContent(ns, g.digest, deps.manifestMaxBytes);
+  // Which containers use it: by name, by manifest digest, or (CRI) by image id = a config digest under it.
+  const configs = content.ok ? await configDigests(deps, ns, content.bytes) : new Set<string>();
+  const users = uses.filter((u) => names.has(u.image) || u.image === g.digest || configs.has(u.image) || u.image.endsWith(`@${g.digest}`));
+  const deny = (reason: string, message: string) => entry(g, 'deny', reason, message, users);
+  const digest = parseDigest(g.digest);
+  if (!digest.ok) return deny('invalid_digest', `containerd records target ${JSON.stringify(g.digest)}: ${digest.reason}`);
+  if (!content.ok) return deny(content.reason, content.message);
+  const target: ImageTarget = { registry: g.registry, repository: g.repository, reference: g.digest, digest: digest.digest, mediaType: g.mediaType, size: content.bytes.length, bytes: content.bytes };
+  const pending = deps.decide(g.registry, target);
+  if (pending === undefined) return deny('registry_not_configured', `registry ${g.registry} is not mirrored by pullgate (add it to "registries")`);
+  let decision: Decision;
+  try {
+    decision = await pending;
+  } catch (err) {
+    return deny('verification_error', `internal error during verification: ${(err as Error).message}`);
+  }
+  return entry(g, decision.allow ? 'allow' : 'deny', decision.reason, decision.message, users);
+}
+
+/** Config digests of a manifest, or of each platform manifest of an index present in the store (bounded). */
+async function configDigests(deps: AuditDeps, ns: string, bytes: Buffer): Promise<Set<string>> {
+  const out = new Set<string>();
+  const parse = (b: Buffer): { config?: { digest?: unknown }; manifests?: Array<{ digest?: unknown }> } => {
+    try { return JSON.parse(b.toString('utf8')) as never; } catch { return {}; }
+  };
+  const doc = parse(bytes);
+  if (typeof doc.config?.digest === 'string') out.add(doc.config.digest);
+  for (const child of (doc.manifests ?? []).slice(0, MAX_CHILDREN)) {
+    if (typeof child.digest !== 'string') continue;
+    const read = await deps.client.readContent(ns, child.digest, deps.manifestMaxBytes);
+    const c = read.ok ? parse(read.bytes) : {};
+    if (typeof c.config?.digest === 'string') out.add(c.config.digest);
+  }
+  return out;
+}
+
+function entry(g: Group, verdict: 'allow' | 'deny', reason: string, message: string, users: ContainerUse[]): AuditEntry {
+  return {
+    references: [...new Set(g.records.map((r) => r.name))].sort(),
+    registry: g.registry ? canonicalRegistryHost(g.registry) : '',
+    repository: g.repository,
+    digest: g.digest,
+    verdict,
+    reason,
+    message,
+    namespaces: [...new Set(g.records.map((r) => r.namespace))].sort(),
+    containers: users.map((u) => `${u.namespace}/${u.name || u.id}${u.running ? '' : ' (not running)'}`),
+    running: users.some((u) => u.running),
+  };
+}
+
+/**
+ * --remove: delete every name of a denied image (and CRI's bare-id alias for the same target in that namespace),
+ * unless a running container uses it — then report in_use and keep it, so no running workload loses its image.
+ */
+export async function removeDenied(client: ContainerdClient, entries: AuditEntry[]): Promise<void> {
+  for (const e of entries) {
+    if (e.verdict === 'allow') { e.action = 'kept'; continue; }
+    if (e.running) { e.action = 'in_use'; e.actionMessage = `kept: used by ${e.containers.join(', ')}`; continue; }
+    try {
+      for (const ns of e.namespaces) {
+        const names = new Set(e.references);
+        for (const r of await client.images(ns)) if (BARE_ID.test(r.name) && r.digest === e.digest) names.add(r.name);
+        for (const name of names) if ((await client.images(ns)).some((r) => r.name === name)) await client.deleteImage(ns, name);
+      }
+      e.action = 'removed';
+    } catch (err) {
+      e.action = 'remove_failed';
+      e.actionMessage = (err as Error).message;
+    }
+  }
+}
