@@ -136,7 +136,10 @@ function splitFrames(data: Buffer): Buffer[] {
   return frames;
 }
 
-function transportError(socket: string, err: NodeJS.ErrnoException): ContainerdError {
+function transportError(socket: string, thrown: NodeJS.ErrnoException): ContainerdError {
+  // A stream canceled because its session never connected carries the socket error as its cause.
+  const cause = thrown.cause as NodeJS.ErrnoException | undefined;
+  const err = cause !== undefined && typeof cause.code === 'string' && cause.code.startsWith('E') && !cause.code.startsWith('ERR_') ? cause : thrown;
   if (err.code === 'ENOENT') return new ContainerdError('socket_missing', `containerd socket ${socket} does not exist (is containerd running? set audit.containerdSocket or --containerd-socket)`);
   if (err.code === 'EACCES' || err.code === 'EPERM') return new ContainerdError('permission_denied', `permission denied opening containerd socket ${socket} (audit needs read/write access to the socket: run as root or mount it into the pod)`);
   if (err.code === 'ECONNREFUSED') return new ContainerdError('unreachable', `nothing listens on containerd socket ${socket} (ECONNREFUSED)`);
