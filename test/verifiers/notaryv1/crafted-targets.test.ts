@@ -78,24 +78,24 @@ t.test('delegation paths and nesting', async (t) => {
   t.match(await run(repo, { reference: { tag: 'prod-1' } }), { ok: true, digest: digestOf(D2) });
   t.match(await run(repo, { reference: { digest: digestOf(D1) } }), { ok: false, code: 'digest_not_signed' }, 'by digest: outside paths does not count');
 
-  // targets/releases/team is declared by targets/releases: loaded through its parent, paths restricted by it
+  // targets/releases/team is declared by targets/releases (itself limited to prod-): loaded through its parent, and
+  // its declared paths ['prod-x', ''] are restricted to those within the parent's: only prod-x survives
   const nested = newRepo();
   const team = ecdsaKey();
-  nested.delegations = [del('targets/releases/team', { 'prod-2': D2, dev: D1 }, { keys: [team], paths: [''] })];
-  // the parent must declare the child: build the parent by hand as a delegation that delegates
   const parentKey = ecdsaKey();
+  nested.delegations = [del('targets/releases/team', { 'prod-x1': D2, 'prod-2': D1, dev: D1 }, { keys: [team] })];
   const { envelope, fileMeta, keyJson } = await import('./craft.ts');
-  const files = nested.publish();
-  const parentDoc = { _type: 'Targets', delegations: { keys: { [team.id]: keyJson(team) }, roles: [{ keyids: [team.id], name: 'targets/releases/team', paths: ['prod-'], threshold: 1 }] }, expires: EXP, targets: {}, version: 1 };
-  nested.delegations = [del('targets/releases', {}, { keys: [parentKey] })];
-  nested.transform = (name, bytes) => (name === 'targets/releases' ? envelope(parentDoc, [parentKey]) : name === 'targets/releases/team' ? files.get(name)! : bytes);
-  const childBytes = files.get('targets/releases/team')!;
+  const childBytes = nested.publish().get('targets/releases/team')!;
+  const parentDoc = { _type: 'Targets', delegations: { keys: { [team.id]: keyJson(team) }, roles: [{ keyids: [team.id], name: 'targets/releases/team', paths: ['prod-x', ''], threshold: 1 }] }, expires: EXP, targets: {}, version: 1 };
+  nested.delegations = [del('targets/releases', {}, { keys: [parentKey], paths: ['prod-'] })];
+  nested.transform = (name, bytes) => (name === 'targets/releases' ? envelope(parentDoc, [parentKey]) : bytes);
   nested.tweak.snapshotMeta = (m) => { m['targets/releases/team'] = fileMeta(childBytes); };
   const published = nested.publish();
   published.set('targets/releases/team', childBytes);
   const sel = { policy: { roles: { kind: 'delegations' as const, roles: ['targets/releases/team'] } } };
-  t.match(await run(nested, { ...sel, files: published, reference: { tag: 'prod-2' } }), { ok: true, digest: digestOf(D2) });
-  t.match(await run(nested, { ...sel, files: published, reference: { tag: 'dev' } }), { ok: false, code: 'tag_not_signed' }, "the child's '' is restricted to the parent's prod-");
+  t.match(await run(nested, { ...sel, files: published, reference: { tag: 'prod-x1' } }), { ok: true, digest: digestOf(D2) });
+  t.match(await run(nested, { ...sel, files: published, reference: { tag: 'dev' } }), { ok: false, code: 'tag_not_signed' }, "the child's '' is outside the parent's prod-");
+  t.match(await run(nested, { ...sel, files: published, reference: { tag: 'prod-2' } }), { ok: false, code: 'tag_not_signed' }, 'within the parent, outside the child');
 });
 
 t.test('target names: escaped, constructor, __proto__', async (t) => {
