@@ -110,10 +110,6 @@ export async function trustCurrentRoot(
 ): Promise<Root> {
   const remembered = state?.peek(gun)?.trustedRoot;
   const base = remembered && remembered.pinId === trust.pinId && remembered.version <= current.root.version ? remembered.root : undefined;
-  if (base && base.version === current.root.version) {
-    checkSuccessor(base, current.signed, current.root, gun, trust, now); // same keys: re-check the signatures
-    return current.root;
-  }
   let directError: NotaryV1Error | undefined;
   if (!base) {
     try {

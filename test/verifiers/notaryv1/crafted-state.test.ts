@@ -95,6 +95,15 @@ t.test('root rotation is followed through <version>.root.json', async (t) => {
   forged.versions.root = 2;
   t.match(await run(forged, { pins: pinA }), { ok: false, code: 'threshold_not_met', message: /root v2 \(by root v1 keys\)/ });
 
+  // … and so does a forged step in the middle of the chain, even when the current root follows from it
+  const middle = newRepo(a);
+  middle.history.set('1.root', middle.rootBytes());
+  middle.rootKeys = [b];
+  middle.versions.root = 2;
+  middle.history.set('2.root', middle.rootBytes([b])); // not signed by a
+  middle.versions.root = 3;
+  t.match(await run(middle, { pins: pinA }), { ok: false, code: 'threshold_not_met', message: /root v2 \(by root v1 keys\)/ });
+
   const long = newRepo(a);
   long.versions.root = 40;
   t.match(await run(long, { pins: [ecdsaKey().spkiPem] }), { ok: false, code: 'root_untrusted', message: /exceeds the bound/ });
