@@ -22,6 +22,8 @@ import { loadCredentials } from '../proxy/upstream/credentials.ts';
 import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
 import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
 import { Reloader } from './reloader.ts';
+import { startPeriodicAudit } from '../node/audit/periodic.ts';
+import { runAudit } from './audit.ts';
 
 export interface RunningGate {
   readonly mirror: Mirror;
@@ -93,6 +95,11 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     },
   });
   await reloader.start();
+  // Periodic node audit (issue 15), off unless audit.intervalMs > 0; each pass re-reads the trust policy.
+  const auditConfig = config.audit;
+  const audit = auditConfig !== undefined && auditConfig.intervalMs > 0
+    ? startPeriodicAudit({ intervalMs: auditConfig.intervalMs, logger, registry: metrics.registry, run: () => runAudit(config, { socket: auditConfig.containerdSocket, remove: auditConfig.remove }) })
+    : undefined;
   logger.info(
     { listen: formatHostPort(config.listen), admin: formatHostPort(config.admin), mode: config.mode, registries: config.registries.map((r) => r.host), config: config.source ?? '(defaults)' },
     'pullgate serving',
@@ -108,6 +115,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     async drain(graceMs) {
       draining = true;
       reloader.stop();
+      audit?.stop();
       const cut = setTimeout(() => mirror.server.closeAllConnections(), graceMs);
       cut.unref();
       await mirror.close();
@@ -116,6 +124,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     },
     async close() {
       reloader.stop();
+      audit?.stop();
       await Promise.all([mirror.close(), crlSource.close(), ocspSource.close(), closeAdmin()]);
     },
   };

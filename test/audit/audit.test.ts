@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
+import { waitFor } from '../harness/wait.ts';
 import { startContainerd } from '../harness/containerd.ts';
 import { pushTestImage, MEDIA } from '../harness/images.ts';
 import { startPullgate, VECTORS } from '../e2e/pullgate-process.ts';
@@ -78,6 +79,7 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
     t.equal(first.by('own/imported')?.verdict, 'deny', 'imported image, no signature');
     t.same(first.by('own/imported')?.namespaces, ['imported']);
     t.equal(first.by('elsewhere.example/app')?.reason, 'registry_not_configured');
+    t.equal(first.by('elsewhere.example/app')?.verdict, 'deny');
     t.equal(first.by('own/gone')?.reason, 'content_missing');
     t.equal(first.by('own/gone')?.verdict, 'deny');
     // Revoke: the signer leaves the trust store; the next audit denies the image.
@@ -105,6 +107,23 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
     t.equal((await gate.cli(['hosts', '--dir', containerd.certsDir])).code, 0);
     const cri = await containerd.criPull(ref('own/revoked'));
     t.notOk(cri.ok, 'a CRI pull now goes through the gate and is denied');
+  });
+
+  await t.test('periodic audit in serve: metrics and a log line per denied image', async (t) => {
+    const periodic = await startPullgate({
+      registries: [{ host: registry.host, endpoint: registry.url }],
+      trustPolicy: { version: '1.0', trustPolicies: [strict('e2e', ['*'], 'ca:e2e')] },
+      trustStores: { 'ca/e2e': [join(KEYS, 'e2e.crt')] },
+      extra: { audit: { intervalMs: 500, containerdSocket: containerd.socket } },
+    });
+    t.teardown(() => periodic.stop());
+    const metric = (name: string, labels: Record<string, string>) => periodic.metric(name, labels).catch(() => 0);
+    // metricValue reads labelled series only; this gauge has no labels.
+    const lastSuccess = async () => Number(/^pullgate_audit_last_success_timestamp_seconds (\S+)$/m.exec(await (await fetch(`${periodic.adminUrl}/metrics`)).text())?.[1] ?? 0);
+    t.ok(await waitFor(async () => (await lastSuccess()) > 0, 20_000), 'an audit pass completed');
+    t.equal(await metric('pullgate_node_images', { verdict: 'allow' }), 1, 'the signed image');
+    t.equal(await metric('pullgate_node_images', { verdict: 'deny' }), 1, 'the unsigned image kept for its container');
+    t.ok(periodic.logLines().some((l) => String(l.msg).includes('node image denied') && JSON.stringify(l.references).includes('own/unsigned')), 'log line for the denied image');
   });
 
   await t.test('bad input: missing socket exits 2; a registry that is down denies', async (t) => {
