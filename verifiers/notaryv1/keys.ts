@@ -65,8 +65,23 @@ export function parseTufKey(declaredId: string, v: JsonValue | undefined, what: 
   const id = keyId(type, pub);
   // notary verify.go: a key must be listed under its own content ID (ErrInvalidKeyID otherwise).
   if (id !== declaredId) fail('signature_invalid', `${what}: key listed as ${declaredId} has ID ${id}`);
+  const cached = parsedKeys.get(id);
+  if (cached) return cached;
+  const parsed = parseKeyMaterial(id, type as KeyType, pub, what);
+  if (parsedKeys.size >= MAX_CACHED_KEYS) parsedKeys.delete(parsedKeys.keys().next().value as string);
+  parsedKeys.set(id, parsed);
+  return parsed;
+}
+
+/**
+ * Parsed keys by ID. The ID is the sha256 of the key's type and public bytes, so an entry can never stand for other
+ * material; parsing (x509, SPKI export) is most of a warm decision's cost, and the same few keys recur per GUN.
+ */
+const MAX_CACHED_KEYS = 2048;
+const parsedKeys = new Map<string, TufKey>();
+
+function parseKeyMaterial(id: string, keyType: KeyType, pub: string, what: string): TufKey {
   const raw = strictBase64(pub, what);
-  const keyType = type as KeyType;
   let key: KeyObject;
   let certificate: X509Certificate | undefined;
   try {
