@@ -10,11 +10,12 @@ import { ensureBenchPeers } from './peers.ts';
 import { benchPullPath, type BenchRow } from './pull-path.ts';
 import { benchVerify } from './verify.ts';
 import { benchWebhook } from './webhook.ts';
+import { benchAudit } from './audit.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
-/** `--only=pull-path|verify|webhook` runs one group (for iterating on it); the README table needs all. */
+/** `--only=pull-path|verify|webhook|audit` runs one group (for iterating on it); the README table needs all. */
 const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const wanted = (name: string) => only === undefined || only === name;
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   if (wanted('pull-path')) rows.push(...(await benchPullPath(quick ? { seconds: 2, clients: 2, rounds: 1, blobRounds: 2, coldImages: 8 } : { seconds: 5, clients: 4, rounds: 2, blobRounds: 5, coldImages: 8 })));
   if (wanted('verify')) rows.push(...(await benchVerify()));
   if (wanted('webhook')) rows.push(...(await benchWebhook()));
+  if (wanted('audit')) rows.push(...(await benchAudit()));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
   process.stdout.write(`${md}\n`);
