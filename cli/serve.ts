@@ -23,7 +23,6 @@ import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
 import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
 import { Reloader } from './reloader.ts';
 import { startPeriodicAudit } from '../node/audit/periodic.ts';
-import { runAudit } from './audit.ts';
 
 export interface RunningGate {
   readonly mirror: Mirror;
@@ -98,7 +97,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   // Periodic node audit (issue 15), off unless audit.intervalMs > 0; each pass re-reads the trust policy.
   const auditConfig = config.audit;
   const audit = auditConfig !== undefined && auditConfig.intervalMs > 0
-    ? startPeriodicAudit({ intervalMs: auditConfig.intervalMs, logger, registry: metrics.registry, run: () => runAudit(config, { socket: auditConfig.containerdSocket, remove: auditConfig.remove }) })
+    ? startPeriodicAudit({ intervalMs: auditConfig.intervalMs, logger, registry: metrics.registry, run: async () => (await import('./audit.ts')).runAudit(config, { socket: auditConfig.containerdSocket, remove: auditConfig.remove }) })
     : undefined;
   logger.info(
     { listen: formatHostPort(config.listen), admin: formatHostPort(config.admin), mode: config.mode, registries: config.registries.map((r) => r.host), config: config.source ?? '(defaults)' },
