@@ -44,6 +44,8 @@ export async function runAudit(config: PullgateConfig, opts: AuditOptions): Prom
   const ocspSource = new HttpOcspSource();
   const containerd = new ContainerdClient(opts.socket);
   try {
+    // containerd first: an unreachable socket (missing, permission denied) is the answer, whatever the policy.
+    await containerd.namespaces();
     const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => fetchers.get(canonicalRegistryHost(r)), crlSource, ocspSource });
     if (!state.loaded) throw new UsageError(`audit: no usable Notation trust policy: ${state.problem}`);
     const engine = new PolicyEngine(state);

@@ -11,11 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
 import { waitFor } from '../harness/wait.ts';
+import { runCommand } from '../harness/processes.ts';
+import { fileURLToPath } from 'node:url';
 import { startContainerd } from '../harness/containerd.ts';
 import { pushTestImage, MEDIA } from '../harness/images.ts';
 import { startPullgate, VECTORS } from '../e2e/pullgate-process.ts';
 import { e2eSigner, signInRegistry } from '../e2e/sign-and-push.ts';
 
+const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
 
 interface Row { references: string[]; digest: string; verdict: string; reason: string; message: string; namespaces: string[]; containers: string[]; action?: string }
@@ -130,6 +133,10 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
     const missing = await gate.cli(['audit', '--containerd-socket', join(scratch, 'no.sock')]);
     t.equal(missing.code, 2);
     t.match(missing.stderr, /does not exist/);
+    // Not root: containerd's state dir (0700) is not traversable, as a root-owned socket is not for pullgate's uid.
+    const denied = await runCommand('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'audit', '--containerd-socket', containerd.socket], 30_000);
+    t.equal(denied.code, 2, `permission denied exits 2: ${denied.stderr}`);
+    t.match(denied.stderr, /permission denied opening containerd socket/);
     await registry.stop();
     const down = await audit();
     t.equal(down.code, 1);
