@@ -134,9 +134,10 @@ export async function removeDenied(client: ContainerdClient, entries: AuditEntry
     if (e.running) { e.action = 'in_use'; e.actionMessage = `kept: used by ${e.containers.join(', ')}`; continue; }
     try {
       for (const ns of e.namespaces) {
+        const present = await client.images(ns);
         const names = new Set(e.references);
-        for (const r of await client.images(ns)) if (BARE_ID.test(r.name) && r.digest === e.digest) names.add(r.name);
-        for (const name of names) if ((await client.images(ns)).some((r) => r.name === name)) await client.deleteImage(ns, name);
+        for (const r of present) if (BARE_ID.test(r.name) && r.digest === e.digest) names.add(r.name);
+        for (const name of names) if (present.some((r) => r.name === name)) await client.deleteImage(ns, name);
       }
       e.action = 'removed';
     } catch (err) {
