@@ -34,6 +34,8 @@ export interface ClosureEntry {
   readonly at: number;
 }
 
+/** Denials caused by the gate's own load, not by the image: never remembered. */
+const LOAD_REASONS: ReadonlySet<string> = new Set(['gate_busy', 'verification_timeout']);
 const MAX_DENIALS = 10_000;
 const MAX_TAGS = 10_000;
 /** An index with more children than this is not remembered as a closure (each child is then verified itself). */
@@ -95,7 +97,8 @@ export class VerifiedStore {
     if (this.#retired) return;
     const entry: Verified = { manifest, decision, at: Date.now() };
     if (!decision.allow) {
-      if (this.#cfg.denyTtlMs > 0) this.#denied.set(key, entry);
+      // "Too busy" and "ran out of time" say nothing about the image: the next request decides afresh.
+      if (this.#cfg.denyTtlMs > 0 && !LOAD_REASONS.has(decision.reason)) this.#denied.set(key, entry);
       return;
     }
     if (this.#cfg.allowTtlMs > 0) this.#allowed.set(key, entry);

@@ -161,7 +161,7 @@ export class ImageResolver {
  */
 const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
   'upstream_unavailable', 'upstream_rate_limited', 'upstream_denied', 'upstream_invalid',
-  'verification_timeout', 'verification_error', 'revocation_inconclusive', 'no_trust_policy',
+  'verification_timeout', 'verification_error', 'revocation_inconclusive', 'no_trust_policy', 'gate_busy',
 ]);
 
 function isLasting(r: Resolution): boolean {

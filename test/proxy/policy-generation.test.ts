@@ -151,3 +151,14 @@ t.test('a retired store forgets everything and ignores late writes', async (t) =
   t.notOk(store.allowed(`r/app@${DIGEST}`) ?? store.stale(`r/app@${DIGEST}`) ?? store.denied(`r/app@${DIGEST}`) ?? store.tag('r/app:v1', true), 'a decision finishing after retirement leaves nothing behind');
   t.equal(await store.single('k', async () => 7), 7, 'single flight still serves the requests already inside');
 });
+
+t.test('denials caused by the gate\'s own load are not remembered; others are', async (t) => {
+  const store = new VerifiedStore(buildConfig({}, '/tmp/x.yaml').cache);
+  const manifest = { digest: { algorithm: 'sha256' as const, hex: DIGEST.slice(7), text: DIGEST }, mediaType: MEDIA, bytes: MANIFEST };
+  for (const reason of ['gate_busy', 'verification_timeout'] as const) {
+    store.remember(`r/${reason}@${DIGEST}`, manifest, { ...DENY, reason }, `r/${reason}`);
+    t.equal(store.denied(`r/${reason}@${DIGEST}`), undefined, `${reason}: the next request decides afresh`);
+  }
+  store.remember(`r/app@${DIGEST}`, manifest, DENY, 'r/app');
+  t.ok(store.denied(`r/app@${DIGEST}`), 'a denial about the image is remembered (kubelet back-off costs nothing)');
+});
