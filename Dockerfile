@@ -28,6 +28,7 @@ COPY config ./config
 COPY policy ./policy
 COPY proxy ./proxy
 COPY webhook ./webhook
+COPY node ./node
 # Numeric, so kubelet can check runAsNonRoot. The `node` user of the official image; daemonset/ runs only the
 # hosts.toml init container as root (certs.d on the host belongs to root).
 USER 1000:1000

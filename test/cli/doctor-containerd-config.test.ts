@@ -35,7 +35,10 @@ async function doctor(files: Record<string, string>, file = '/etc/containerd/con
   const { root, config } = node(files);
   return runDoctor({ configFile: config, containerdConfig: file, certsDir: undefined, hostRoot: root, timeoutMs: 2000 });
 }
-const codes = (r: DoctorReport, level: string) => r.findings.filter((f) => f.level === level).map((f) => f.code);
+// These cases are about containerd's config shape; the _default and trust-policy warnings (tested in
+// doctor-hosts.test.ts and e2e/scope-lint.test.ts) depend on files these fixtures do not write.
+const UNRELATED = new Set(['default_missing', 'policy_unreadable']);
+const codes = (r: DoctorReport, level: string) => r.findings.filter((f) => f.level === level && !UNRELATED.has(f.code)).map((f) => f.code);
 
 t.test('version 2 as containerd 1.6 generates it: config_path "" means hosts.toml is never read', async (t) => {
   const generated = execFileSync('containerd', ['config', 'default'], { encoding: 'utf8' });

@@ -16,6 +16,8 @@ export const TEST_PEERS: Record<string, string> = {
   containerd: 'containerd',
   ctr: 'containerd',
   runc: 'runc',
+  // test/audit runs ctr as an unprivileged user (permission denied on the socket); util-linux is essential on Debian.
+  setpriv: 'util-linux',
   nginx: 'nginx',
   openssl: 'openssl',
   notary: 'notary',
