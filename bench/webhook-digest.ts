@@ -12,8 +12,9 @@
  * The first cold admission of the process is reported apart (TCP connect, trust-store load).
  */
 import { join } from 'node:path';
+import { writeNotationDir } from '../test/e2e/pullgate-process.ts';
 import { fileURLToPath } from 'node:url';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { buildConfig } from '../config/load.ts';
 import { startWebhook } from '../cli/webhook.ts';
 import { createLogger } from '../proxy/logger.ts';
@@ -32,13 +33,10 @@ const dir = makeStateDir('pullgate-webhook-digest-bench');
 try {
   const layout = join(VECTORS, 'notation/test/e2e/testdata/registry/oci_layout/e2e-valid-signature');
   for (let i = 0; i < REPOS; i++) await pushOciLayout(registry.url, `bench/signed-${i}`, layout, { rebuildReferrersTags: true });
-  const notation = join(dir, 'notation');
-  mkdirSync(join(notation, 'truststore/x509/ca/e2e'), { recursive: true });
-  writeFileSync(join(notation, 'truststore/x509/ca/e2e/e2e.crt'), readFileSync(join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')));
-  writeFileSync(join(notation, 'trustpolicy.oci.json'), JSON.stringify({
+  const notation = writeNotationDir(dir, {
     version: '1.0',
     trustPolicies: [{ name: 'bench', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }],
-  }));
+  }, { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] });
   const config = buildConfig({
     registries: [{ host: registry.host, endpoint: registry.url }],
     notation: { configDir: notation },

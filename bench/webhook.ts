@@ -16,7 +16,8 @@
  *   /mutate          — pinning on, every tag already resolved and verified (cache hits), JSONPatch rendered.
  */
 import { Agent, request } from 'node:https';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeNotationDir } from '../test/e2e/pullgate-process.ts';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './pull-path.ts';
@@ -55,13 +56,10 @@ export async function benchWebhook(): Promise<BenchRow[]> {
     const cert = await servingCert('pullgate-webhook-bench');
     writeFileSync(join(dir, 'tls.crt'), cert.certPem);
     writeFileSync(join(dir, 'tls.key'), cert.keyPem);
-    const notation = join(dir, 'notation');
-    mkdirSync(join(notation, 'truststore/x509/ca/e2e'), { recursive: true });
-    writeFileSync(join(notation, 'truststore/x509/ca/e2e/e2e.crt'), readFileSync(join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')));
-    writeFileSync(join(notation, 'trustpolicy.oci.json'), JSON.stringify({
+    const notation = writeNotationDir(dir, {
       version: '1.0',
       trustPolicies: [{ name: 'bench', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }],
-    }));
+    }, { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] });
     const port = await freePort();
     writeFileSync(join(dir, 'config.json'), JSON.stringify({
       registries: [{ host: 'docker.io', endpoint: 'https://registry-1.docker.io' }, { host: registry.host, endpoint: registry.url }],
