@@ -29,6 +29,11 @@ COPY policy ./policy
 COPY proxy ./proxy
 COPY webhook ./webhook
 COPY node ./node
+COPY pki ./pki
+COPY oci ./oci
+COPY registry ./registry
+COPY telemetry ./telemetry
+COPY verifiers ./verifiers
 # Numeric, so kubelet can check runAsNonRoot. The `node` user of the official image; daemonset/ runs only the
 # hosts.toml init container as root (certs.d on the host belongs to root).
 USER 1000:1000

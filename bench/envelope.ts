@@ -10,7 +10,7 @@
 import { X509Certificate, constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { parseEnvelope, verifyEnvelopeSignature, type SignatureEnvelope } from '../policy/envelope/index.ts';
+import { parseEnvelope, verifyEnvelopeSignature, type SignatureEnvelope } from '../verifiers/notation/envelope/index.ts';
 import { makeSigningCert, signCose, signJws, targetPayload, type KeyType } from '../test/policy/envelope/make-signed.ts';
 import { formatRows, timer } from './stats.ts';
 import type { Row } from './stats.ts';

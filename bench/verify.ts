@@ -1,6 +1,6 @@
 /**
  * Verification benchmarks (issue 4), in one run:
- *  1. Verifying one signature — the verifier's per-signature pipeline (policy/verifier verify-signature.ts:
+ *  1. Verifying one signature — the verifier's per-signature pipeline (verifiers/notation/verifier verify-signature.ts:
  *     envelope parse, alg ↔ key check, signature math, chain parse + profile + trust-store match, identity,
  *     expiry, timestamp/validity; revocation stubbed, no CRL distribution points) — p50/p99 against the floor: one
  *     raw node:crypto verify of the same signature with a pre-extracted key. RSA-PSS (real notation-signed
@@ -23,18 +23,18 @@ import { pathToFileURL } from 'node:url';
 import { buildConfig } from '../config/load.ts';
 import type { ImageTarget } from '../policy/decision.ts';
 import { PolicyEngine } from '../policy/engine.ts';
-import { parseEnvelope, parseTargetArtifact } from '../policy/envelope/index.ts';
+import { parseEnvelope, parseTargetArtifact } from '../verifiers/notation/envelope/index.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
-import { digestOf } from '../policy/oci/digest.ts';
-import { parseTrustPolicyDocument } from '../policy/trust/trust-policy.ts';
-import { TrustStore, buildNamedStore } from '../policy/trust/trust-store.ts';
-import { CertificateCache } from '../policy/verifier/certificate-cache.ts';
-import { verifySignature, type VerificationContext } from '../policy/verifier/verify-signature.ts';
-import { parseCertificate } from '../policy/x509/certificate.ts';
-import { fetchManifest } from '../proxy/manifest-fetch.ts';
-import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
-import { UpstreamClient } from '../proxy/upstream/client.ts';
-import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
+import { digestOf } from '../oci/digest.ts';
+import { parseTrustPolicyDocument } from '../verifiers/notation/trust/trust-policy.ts';
+import { TrustStore, buildNamedStore } from '../verifiers/notation/trust/trust-store.ts';
+import { CertificateCache } from '../verifiers/notation/verifier/certificate-cache.ts';
+import { verifySignature, type VerificationContext } from '../verifiers/notation/verifier/verify-signature.ts';
+import { parseCertificate } from '../pki/certificate.ts';
+import { fetchManifest } from '../registry/manifest-fetch.ts';
+import { upstreamArtifactFetcher } from '../registry/artifact-fetcher.ts';
+import { UpstreamClient } from '../registry/client.ts';
+import { HttpCrlSource } from '../registry/crl-source.ts';
 import { pushOciLayout } from '../test/harness/images.ts';
 import { writeNotationDir } from '../test/e2e/pullgate-process.ts';
 import { makeSigningCert, signCose, signJws, targetPayload } from '../test/policy/envelope/make-signed.ts';

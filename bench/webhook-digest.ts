@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { rmSync, writeFileSync } from 'node:fs';
 import { buildConfig } from '../config/load.ts';
 import { startWebhook } from '../cli/webhook.ts';
-import { createLogger } from '../proxy/logger.ts';
+import { createLogger } from '../telemetry/logger.ts';
 import { startRegistry } from './peers.ts';
 import { pushOciLayout } from '../test/harness/images.ts';
 import { makeStateDir } from '../test/harness/processes.ts';

@@ -9,10 +9,10 @@ import { X509Certificate, verify as cryptoVerify, createHash } from 'node:crypto
 import { readFileSync } from 'node:fs';
 import forge from 'node-forge';
 import { p256 } from '@noble/curves/nist.js';
-import { parseCertificate, parseCertificates } from '../policy/x509/certificate.ts';
-import { validateSigningChain } from '../policy/x509/chain.ts';
-import { checkCertificateAgainstCrl } from '../policy/x509/crl.ts';
-import { verifyTimestampToken } from '../policy/timestamp/verify.ts';
+import { parseCertificate, parseCertificates } from '../pki/certificate.ts';
+import { validateSigningChain } from '../pki/chain.ts';
+import { checkCertificateAgainstCrl } from '../pki/crl.ts';
+import { verifyTimestampToken } from '../verifiers/notation/timestamp/verify.ts';
 import { extractEnvelope } from '../test/policy/timestamp/envelope-extract.ts';
 import { makeChain } from '../test/policy/x509/make-certs.ts';
 import { formatRows, timer } from './stats.ts';

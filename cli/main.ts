@@ -5,8 +5,8 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/fields.ts';
-import { TrustPolicyError, TrustStoreError } from '../policy/trust/errors.ts';
-import { CredentialsError } from '../proxy/upstream/credentials.ts';
+import { TrustPolicyError, TrustStoreError } from '../verifiers/notation/trust/errors.ts';
+import { CredentialsError } from '../registry/credentials.ts';
 import { TlsFilesError } from '../webhook/tls-files-error.ts';
 import { COMMAND_USAGE, USAGE, UsageError, isCommand, packageVersion } from './usage.ts';
 

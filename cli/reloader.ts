@@ -10,9 +10,9 @@
 import { loadConfig } from '../config/load.ts';
 import type { PullgateConfig } from '../config/types.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import type { ReloadMetrics } from '../proxy/shared-metrics.ts';
-import type { Logger } from '../proxy/logger.ts';
-import { loadCredentials, type CredentialStore } from '../proxy/upstream/credentials.ts';
+import type { ReloadMetrics } from '../telemetry/shared-metrics.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { loadCredentials, type CredentialStore } from '../registry/credentials.ts';
 import { statFingerprint } from './watch-fingerprint.ts';
 
 export interface ReloaderOptions {

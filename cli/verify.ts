@@ -1,7 +1,7 @@
 /**
  * `pullgate verify [--config FILE] [--json] REF` (DESIGN.md contract): resolve one image reference upstream and
  * decide on it exactly as the mirror would — the same upstream client (auth, limits, digest checks:
- * proxy/manifest-fetch.ts), the same trust policy and stores, the same PolicyEngine and NotationVerifier — for
+ * registry/manifest-fetch.ts), the same trust policy and stores, the same PolicyEngine and NotationVerifier — for
  * the deployment pipeline that wants the answer before it deploys. Exit 0 and print the pinned reference
  * (`host/repo@sha256:…`) when allowed; exit 1 with the reasons when denied (or unresolvable); exit 2 for usage
  * and configuration errors, including a missing trust policy.
@@ -10,16 +10,16 @@ import type { PullgateConfig } from '../config/types.ts';
 import { targetRef, type Decision, type ImageTarget } from '../policy/decision.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
-import { scopeWarningsFor } from '../policy/trust/scope-lint.ts';
-import { parseDigest } from '../policy/oci/digest.ts';
-import { DOCKER_HUB, canonicalRegistryHost, isValidRepositoryName, isValidTag, normalizeRepository } from '../policy/oci/names.ts';
-import type { ManifestReference } from '../proxy/distribution-request.ts';
-import { fetchManifest } from '../proxy/manifest-fetch.ts';
-import { upstreamArtifactFetcher } from '../proxy/upstream/artifact-fetcher.ts';
-import { UpstreamClient } from '../proxy/upstream/client.ts';
-import { HttpCrlSource } from '../proxy/upstream/crl-source.ts';
-import { HttpOcspSource } from '../proxy/upstream/ocsp-source.ts';
-import { loadCredentials } from '../proxy/upstream/credentials.ts';
+import { scopeWarningsFor } from '../verifiers/notation/trust/scope-lint.ts';
+import { parseDigest } from '../oci/digest.ts';
+import { DOCKER_HUB, canonicalRegistryHost, isValidRepositoryName, isValidTag, normalizeRepository } from '../oci/names.ts';
+import type { ManifestReference } from '../oci/names.ts';
+import { fetchManifest } from '../registry/manifest-fetch.ts';
+import { upstreamArtifactFetcher } from '../registry/artifact-fetcher.ts';
+import { UpstreamClient } from '../registry/client.ts';
+import { HttpCrlSource } from '../registry/crl-source.ts';
+import { HttpOcspSource } from '../registry/ocsp-source.ts';
+import { loadCredentials } from '../registry/credentials.ts';
 import { UsageError } from './usage.ts';
 
 /** A bad reference or an unusable trust policy: exit 2, like any usage error. */

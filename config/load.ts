@@ -118,7 +118,7 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
       connections: upstream?.optionalInt('connections', 1, 1024) ?? 64,
       manifestTimeoutMs: upstream?.optionalInt('manifestTimeoutMs', 100, 600_000) ?? 30_000,
       // The smallest legitimate decision makes 4 requests (referrers API, tag schema, one signature manifest,
-      // its envelope) and reads a few KiB; the defaults (policy/discovery/decision-budget.ts) let notation's own
+      // its envelope) and reads a few KiB; the defaults (oci/discovery/decision-budget.ts) let notation's own
       // bound of 50 signatures finish and stop 50 envelopes of 32 MiB.
       decisionMaxRequests: upstream?.optionalInt('decisionMaxRequests', 4, 10_000) ?? 128,
       decisionMaxBytes,

@@ -2,7 +2,7 @@
  * What the policy engine is asked about (ImageTarget) and what it answers (Decision). One shape for the proxy,
  * the webhook and `pullgate verify`.
  */
-import type { Digest } from './oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 
 /** A manifest whose bytes pullgate holds and has already hashed to `digest`. */
 export interface ImageTarget {
@@ -27,7 +27,7 @@ export type DecisionReason =
   | 'verification_not_implemented'
   // The gate (proxy/): a platform manifest listed by an index whose signatures passed.
   | 'listed_by_verified_index'
-  // Notation verification (policy/verifier): why no signature of the target verified.
+  // Notation verification (verifiers/notation/verifier): why no signature of the target verified.
   | 'no_signature'
   | 'signature_invalid' // integrity: envelope, signature math, payload ≠ the target
   | 'certificate_invalid' // authenticity: the x5c chain breaks the certificate profile

@@ -1,20 +1,20 @@
 /**
  * Builds the PolicyEngine's state from a notation config directory: the trust policy and the trust stores it
- * names (policy/trust loadNotationConfig), and the NotationVerifier that checks signatures with them. A missing
+ * names (verifiers/notation/trust loadNotationConfig), and the NotationVerifier that checks signatures with them. A missing
  * trust policy is not fatal (the gate runs and denies everything, and /readyz says why); an invalid one is,
  * because the operator wrote it and must hear about the mistake at start rather than find every pull denied.
  * Broken trust stores are not fatal either: notation treats them as a verification failure of the statements
  * that use them (vectors ERRATA 1); `problems` lists them for a start-up warning, as `scopeWarnings` lists the
  * registry scopes that can never match an image here.
  */
-import type { ArtifactFetcher, CrlSource, OcspSource } from './discovery/fetcher.ts';
+import type { ArtifactFetcher, CrlSource, OcspSource } from '../oci/discovery/fetcher.ts';
 import type { PolicyState } from './engine.ts';
-import { TrustPolicyError, type TrustStoreError } from './trust/errors.ts';
-import { loadNotationConfig } from './trust/notation-config.ts';
-import { lintRegistryScopes, type ScopeLintWarning } from './trust/scope-lint.ts';
-import { statementFor } from './trust/trust-policy.ts';
-import type { ColdDecisions } from './verifier/cold-decisions.ts';
-import { NotationVerifier } from './verifier/notation-verifier.ts';
+import { TrustPolicyError, type TrustStoreError } from '../verifiers/notation/trust/errors.ts';
+import { loadNotationConfig } from '../verifiers/notation/trust/notation-config.ts';
+import { lintRegistryScopes, type ScopeLintWarning } from '../verifiers/notation/trust/scope-lint.ts';
+import { statementFor } from '../verifiers/notation/trust/trust-policy.ts';
+import type { ColdDecisions } from '../oci/discovery/cold-decisions.ts';
+import { NotationVerifier } from '../verifiers/notation/verifier/notation-verifier.ts';
 
 export interface PolicyStateDeps {
   /** Registry access for signature discovery, by registry host; undefined when pullgate does not mirror it. */

@@ -9,10 +9,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { DistributionRequest } from './distribution-request.ts';
 import { OciError, sendOciError } from './oci-errors.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import type { UpstreamClient } from './upstream/client.ts';
-import { BLOB_RESPONSE_HEADERS } from './upstream/headers.ts';
+import type { UpstreamClient } from '../registry/client.ts';
+import { BLOB_RESPONSE_HEADERS } from '../registry/headers.ts';
 
 export type BlobRequest = Extract<DistributionRequest, { kind: 'blob' }>;
 

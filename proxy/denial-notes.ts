@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { digestOf } from '../policy/oci/digest.ts';
+import { digestOf } from '../oci/digest.ts';
 
 export const DENIAL_NOTE_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 

@@ -5,13 +5,10 @@
  * containerd addresses a mirror as `/v2/<name>/manifests/<ref>?ns=<registry>` (REAL-PEERS §3): `ns` is the
  * registry the image reference names, which pullgate uses to pick the upstream.
  */
-import { parseDigest, looksLikeDigest, type Digest } from '../policy/oci/digest.ts';
-import { canonicalRegistryHost, isValidRepositoryName, isValidTag, normalizeRepository } from '../policy/oci/names.ts';
+import { parseDigest, looksLikeDigest, type Digest } from '../oci/digest.ts';
+import { canonicalRegistryHost, isValidRepositoryName, isValidTag, normalizeRepository, type ManifestReference } from '../oci/names.ts';
 import { OciError } from './oci-errors.ts';
 
-export type ManifestReference =
-  | { readonly kind: 'tag'; readonly tag: string }
-  | { readonly kind: 'digest'; readonly digest: Digest };
 
 export type DistributionRequest =
   | { readonly kind: 'ping' }

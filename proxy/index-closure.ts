@@ -6,8 +6,8 @@
  * Otherwise an upstream could serve the listed bytes as another kind of document than the one that was signed
  * (a JSON body can carry both `manifests` and `layers`), and containerd would read it that way.
  */
-import type { FetchedManifest } from './manifest-fetch.ts';
-import { MANIFEST_MEDIA_TYPES } from './manifest-fetch.ts';
+import type { FetchedManifest } from '../registry/manifest-fetch.ts';
+import { MANIFEST_MEDIA_TYPES } from '../registry/manifest-fetch.ts';
 
 /** A child as the signed index lists it. */
 export interface ListedChild {

@@ -11,12 +11,12 @@
  */
 import type { ImageTarget } from '../policy/decision.ts';
 import type { Decision } from '../policy/decision.ts';
-import type { Digest } from '../policy/oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import type { ManifestReference } from './distribution-request.ts';
+import type { ManifestReference } from '../oci/names.ts';
 import { childAsListed } from './index-closure.ts';
-import { fetchManifest, headManifest, MANIFEST_MEDIA_TYPES, type FetchedManifest, type FetchFailureReason } from './manifest-fetch.ts';
-import type { UpstreamClient } from './upstream/client.ts';
+import { fetchManifest, headManifest, MANIFEST_MEDIA_TYPES, type FetchedManifest, type FetchFailureReason } from '../registry/manifest-fetch.ts';
+import type { UpstreamClient } from '../registry/client.ts';
 import type { VerifiedStore } from './verified-store.ts';
 
 export type CacheResult = 'miss' | 'hit' | 'negative_hit' | 'closure' | 'stale';

@@ -10,11 +10,11 @@ import { targetRef, type Decision } from '../policy/decision.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { OciError, sendOciError } from './oci-errors.ts';
 import type { DistributionRequest } from './distribution-request.ts';
-import type { FetchedManifest } from './manifest-fetch.ts';
+import type { FetchedManifest } from '../registry/manifest-fetch.ts';
 import { decideManifest, type CacheResult } from './manifest-decider.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import type { UpstreamClient } from './upstream/client.ts';
+import type { UpstreamClient } from '../registry/client.ts';
 import { DENIAL_NOTE_MEDIA_TYPE, type DenialNotes } from './denial-notes.ts';
 import type { VerifiedStore } from './verified-store.ts';
 

@@ -3,9 +3,9 @@
  * configured host or `unconfigured`, reasons come from closed unions — never a repository, tag or digest.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { reloadMetrics, upstreamRequestsCounter } from './shared-metrics.ts';
+import { reloadMetrics, upstreamRequestsCounter } from '../telemetry/shared-metrics.ts';
 
-/** What the cold-decision gauges read (policy/verifier/cold-decisions.ts), at scrape time. */
+/** What the cold-decision gauges read (oci/discovery/cold-decisions.ts), at scrape time. */
 export interface ColdDecisionsView {
   readonly active: number;
   readonly queued: number;

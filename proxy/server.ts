@@ -10,12 +10,12 @@ import { parseDistributionRequest } from './distribution-request.ts';
 import { OciError, sendOciError } from './oci-errors.ts';
 import { denyManifest, serveManifest, type ManifestDeps } from './manifests.ts';
 import { serveBlob } from './blobs.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import { UpstreamClient } from './upstream/client.ts';
+import { UpstreamClient } from '../registry/client.ts';
 import { DenialNotes } from './denial-notes.ts';
 import { VerifiedStore } from './verified-store.ts';
-import type { CredentialStore } from './upstream/credentials.ts';
+import type { CredentialStore } from '../registry/credentials.ts';
 
 export interface MirrorOptions {
   readonly config: PullgateConfig;

@@ -19,7 +19,7 @@ import { LRUCache } from 'lru-cache';
 import type { CacheConfig } from '../config/types.ts';
 import type { Decision } from '../policy/decision.ts';
 import { indexChildren } from './index-closure.ts';
-import type { FetchedManifest } from './manifest-fetch.ts';
+import type { FetchedManifest } from '../registry/manifest-fetch.ts';
 
 export interface Verified {
   readonly manifest: FetchedManifest;

@@ -5,7 +5,7 @@
  * webhook never answers "allowed" because something broke (fail closed, like failurePolicy: Fail).
  */
 import type { EnforcementMode } from '../config/types.ts';
-import type { Logger } from '../proxy/logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import { parseAdmissionReview, renderAdmissionResponse, ReviewError, type AdmissionRequest, type AdmissionVerdict } from './admission-review.ts';
 import type { AdmissionOutcome, AdmissionRules } from './admission-rules.ts';
 import type { AdmissionDecisionLabel, WebhookMetrics } from './metrics.ts';

@@ -1,7 +1,7 @@
 /**
  * "Resolve a tag (or digest) and decide on it", for pinning and `webhook.verify`: the same steps the node gate
  * takes on a resolve — fetch the manifest upstream with the registry's UpstreamClient (bytes capped, hashed,
- * checked against the claimed digest in proxy/manifest-fetch.ts), then `PolicyEngine.decide` on exactly those
+ * checked against the claimed digest in registry/manifest-fetch.ts), then `PolicyEngine.decide` on exactly those
  * bytes. The digest a pin names is therefore the digest whose signatures were verified.
  *
  * Concurrent admissions of the same image (a Deployment scaled to 50 replicas admits 50 Pods) share one
@@ -17,9 +17,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Decision, ImageTarget } from '../policy/decision.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import type { Digest } from '../policy/oci/digest.ts';
-import { fetchManifest, type FetchFailureReason } from '../proxy/manifest-fetch.ts';
-import type { UpstreamClient } from '../proxy/upstream/client.ts';
+import type { Digest } from '../oci/digest.ts';
+import { fetchManifest, type FetchFailureReason } from '../registry/manifest-fetch.ts';
+import type { UpstreamClient } from '../registry/client.ts';
 import type { ImageReference } from './image-reference.ts';
 
 export type Resolution =

@@ -3,7 +3,7 @@
  * come from closed unions (AdmissionReason), registry is a configured host — never a namespace, pod or image.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics, type Gauge } from 'prom-client';
-import { reloadMetrics, upstreamRequestsCounter } from '../proxy/shared-metrics.ts';
+import { reloadMetrics, upstreamRequestsCounter } from '../telemetry/shared-metrics.ts';
 import type { AdmissionReason } from './admission-rules.ts';
 
 /** `patch`: allowed with a JSONPatch; `would_deny`: audit mode let a denial through; `error`: HTTP 400. */

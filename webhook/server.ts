@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { HostPort } from '../config/types.ts';
 import { isLoopback } from '../config/load.ts';
-import type { Logger } from '../proxy/logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import type { AdmissionHandler } from './admission-handler.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { CertificateReloader, contextOptions, fileStamp, readKeyPair, type TlsFiles } from './tls-reloader.ts';

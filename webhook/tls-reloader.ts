@@ -11,7 +11,7 @@
  */
 import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import { readFile, stat } from 'node:fs/promises';
-import type { Logger } from '../proxy/logger.ts';
+import type { Logger } from '../telemetry/logger.ts';
 import { TlsFilesError } from './tls-files-error.ts';
 
 export interface TlsFiles {

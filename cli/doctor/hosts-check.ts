@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { DOCKER_HUB } from '../../policy/oci/names.ts';
+import { DOCKER_HUB } from '../../oci/names.ts';
 import { ok, problem, warn, type Finding } from './findings.ts';
 import { lookupHostDirectory, type HostDirLookup } from './host-lookup.ts';
 

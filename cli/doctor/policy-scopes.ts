@@ -1,12 +1,12 @@
 /**
  * The trust policy's registry scopes, as doctor sees them: a scope notation accepts but pullgate can never match
- * (policy/trust/scope-lint.ts — an upper-case host, a Docker Hub alias, `docker.io/nginx` without `library/`)
+ * (verifiers/notation/trust/scope-lint.ts — an upper-case host, a Docker Hub alias, `docker.io/nginx` without `library/`)
  * leaves the images it was written for to another statement. A warning, like the log line `serve` writes at
  * load: the policy is the notation CLI's file and stays valid. An unreadable policy is only a warning here too:
  * the gate's /readyz is what reports a gate without a policy.
  */
-import { loadNotationConfig } from '../../policy/trust/notation-config.ts';
-import { lintRegistryScopes } from '../../policy/trust/scope-lint.ts';
+import { loadNotationConfig } from '../../verifiers/notation/trust/notation-config.ts';
+import { lintRegistryScopes } from '../../verifiers/notation/trust/scope-lint.ts';
 import { ok, warn, type Finding } from './findings.ts';
 
 export async function checkPolicyScopes(configDir: string): Promise<Finding[]> {

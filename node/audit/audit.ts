@@ -5,8 +5,8 @@
  * the same PolicyEngine the mirror uses. Every failure to know is a deny with its reason, never an allow.
  */
 import type { Decision, ImageTarget } from '../../policy/decision.ts';
-import { parseDigest } from '../../policy/oci/digest.ts';
-import { canonicalRegistryHost } from '../../policy/oci/names.ts';
+import { parseDigest } from '../../oci/digest.ts';
+import { canonicalRegistryHost } from '../../oci/names.ts';
 import type { ContainerdClient, ContainerUse, StoredImage } from '../containerd/client.ts';
 
 export type AuditAction = 'kept' | 'removed' | 'in_use' | 'remove_failed';

@@ -12,7 +12,7 @@ import { runCommand } from '../harness/processes.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 const HOOK = fileURLToPath(new URL('./record-modules.ts', import.meta.url));
-const HEAVY = ['proxy/server.ts', 'proxy/upstream/client.ts', 'policy/engine.ts', 'policy/verifier/', 'webhook/server.ts', 'webhook/tls-reloader.ts', 'cli/doctor.ts', 'cli/verify.ts'];
+const HEAVY = ['proxy/server.ts', 'registry/client.ts', 'policy/engine.ts', 'verifiers/notation/verifier/', 'webhook/server.ts', 'webhook/tls-reloader.ts', 'cli/doctor.ts', 'cli/verify.ts'];
 
 const dir = mkdtempSync(join(tmpdir(), 'pullgate-lazy-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +44,6 @@ t.test('the command that runs is loaded: verify brings the verifier', async (t) 
   // No trust policy in the config dir: verify stops with a usage error (exit 2) after loading its modules.
   const mods = await modulesOf(t, ['verify', '--config', config, '127.0.0.1:5999/app:v1'], 2);
   t.ok(mods.includes('cli/verify.ts'));
-  t.ok(mods.some((m) => m.startsWith('policy/verifier/')), 'the verifier is loaded when verify runs');
+  t.ok(mods.some((m) => m.startsWith('verifiers/notation/verifier/')), 'the verifier is loaded when verify runs');
   t.notOk(mods.includes('webhook/server.ts'), 'but not the webhook');
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { buildConfig } from '../../config/load.ts';
 import { mirrorUrl } from '../../cli/hosts.ts';
-import { parseTrustPolicyDocument } from '../../policy/trust/trust-policy.ts';
+import { parseTrustPolicyDocument } from '../../verifiers/notation/trust/trust-policy.ts';
 import { inspectHostsToml } from '../../cli/doctor/hosts-check.ts';
 import { BACKUP_SUFFIX } from '../../proxy/hosts-toml.ts';
 import { runCommand } from '../harness/processes.ts';

@@ -9,7 +9,7 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadNotationConfig } from '../../policy/trust/notation-config.ts';
+import { loadNotationConfig } from '../../verifiers/notation/trust/notation-config.ts';
 import { ROOT, find, rendered } from './rendered.ts';
 import type { K8sObject } from './kustomize.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The blob splice path (proxy/splice): exact bytes under concurrency and across reused connections, Range,
+ * The blob splice path (registry/splice): exact bytes under concurrency and across reused connections, Range,
  * client aborts, and upstreams that misbehave mid-body or close pooled connections.
  */
 import t from 'tap';

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { buildConfig } from '../../config/load.ts';
 import { startGate, type RunningGate } from '../../cli/serve.ts';
-import { createLogger } from '../../proxy/logger.ts';
+import { createLogger } from '../../telemetry/logger.ts';
 
 export interface TestGate {
   readonly gate: RunningGate;

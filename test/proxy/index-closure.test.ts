@@ -13,10 +13,10 @@ import { buildConfig } from '../../config/load.ts';
 import type { Decision, ImageTarget } from '../../policy/decision.ts';
 import type { PolicyEngine } from '../../policy/engine.ts';
 import { childAsListed, indexChildren } from '../../proxy/index-closure.ts';
-import { createLogger } from '../../proxy/logger.ts';
+import { createLogger } from '../../telemetry/logger.ts';
 import { ProxyMetrics } from '../../proxy/metrics.ts';
 import { Mirror } from '../../proxy/server.ts';
-import { digestOf } from '../../policy/oci/digest.ts';
+import { digestOf } from '../../oci/digest.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildConfig } from '../../config/load.ts';
 import type { Decision } from '../../policy/decision.ts';
 import type { PolicyEngine } from '../../policy/engine.ts';
-import { createLogger } from '../../proxy/logger.ts';
+import { createLogger } from '../../telemetry/logger.ts';
 import { ProxyMetrics } from '../../proxy/metrics.ts';
 import { Mirror } from '../../proxy/server.ts';
 import { VerifiedStore } from '../../proxy/verified-store.ts';

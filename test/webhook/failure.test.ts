@@ -14,7 +14,7 @@ import { writeNotationDir } from '../e2e/pullgate-process.ts';
 import { AdmissionHandler } from '../../webhook/admission-handler.ts';
 import type { AdmissionRules } from '../../webhook/admission-rules.ts';
 import { WebhookMetrics } from '../../webhook/metrics.ts';
-import { createLogger } from '../../proxy/logger.ts';
+import { createLogger } from '../../telemetry/logger.ts';
 import { startTestWebhook, workloadReview } from './helpers.ts';
 import { closedUrl } from '../harness/ports.ts';
 

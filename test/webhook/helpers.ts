@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { buildConfig } from '../../config/load.ts';
 import { startWebhook, type RunningWebhook, type WebhookStartOptions } from '../../cli/webhook.ts';
-import { createLogger } from '../../proxy/logger.ts';
+import { createLogger } from '../../telemetry/logger.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CONNAISSEUR = join(ROOT, 'test/vectors/connaisseur/test/testdata/admission_requests');

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { buildConfig } from '../../config/load.ts';
 import type { Decision, ImageTarget } from '../../policy/decision.ts';
 import type { DecisionSubject, PolicyEngine } from '../../policy/engine.ts';
-import { UpstreamClient } from '../../proxy/upstream/client.ts';
+import { UpstreamClient } from '../../registry/client.ts';
 import { ImageResolver } from '../../webhook/image-resolver.ts';
 import { parseImageReference } from '../../webhook/image-reference.ts';
 

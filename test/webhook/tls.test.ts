@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../config/load.ts';
 import { startWebhook } from '../../cli/webhook.ts';
-import { createLogger } from '../../proxy/logger.ts';
+import { createLogger } from '../../telemetry/logger.ts';
 import { servingCert } from './tls-certs.ts';
 import { startTestWebhook, workloadReview } from './helpers.ts';
 import { closedUrl } from '../harness/ports.ts';

@@ -6,7 +6,7 @@
  * (cosign `cmd/cosign/cli/sign/sign.go` `signDigestBundle`). This file turns such a bundle into a CandidateSignature
  * for the key-based checks; certificate (keyless) bundles are recognised and reported, not verified here.
  */
-import type { ArtifactFetcher } from '../../policy/discovery/fetcher.ts';
+import type { ArtifactFetcher } from '../../oci/discovery/fetcher.ts';
 import { fail } from './errors.ts';
 import type { CandidateSignature } from './key-verification.ts';
 import type { RekorBundle } from './rekor-set.ts';

@@ -6,7 +6,7 @@
  * attached as OCI referrers (cosign `--new-bundle-format`, cosign `specs/BUNDLE_SPEC.md`).
  * Never throws: a fetch error is `fetch_failed`, every other problem one of the closed reason codes.
  */
-import { FetchError, type ArtifactFetcher } from '../../policy/discovery/fetcher.ts';
+import { FetchError, type ArtifactFetcher } from '../../oci/discovery/fetcher.ts';
 import { CosignError, type CosignReasonCode, fail } from './errors.ts';
 import { parsePublicKey, type TrustedKey } from './keys.ts';
 import { type CandidateSignature, verifyWithKeys } from './key-verification.ts';

@@ -9,7 +9,7 @@
  *   dev.sigstore.cosign/bundle          Rekor bundle JSON: {"SignedEntryTimestamp", "Payload": {body, integratedTime, logIndex, logID}}
  * Everything is parsed bounded and typed here, so the checks work on values, not on registry JSON.
  */
-import type { ArtifactFetcher } from '../../policy/discovery/fetcher.ts';
+import type { ArtifactFetcher } from '../../oci/discovery/fetcher.ts';
 import { fail } from './errors.ts';
 import { MAX_PAYLOAD_BYTES } from './simple-signing.ts';
 import { parseRekorBundle, type RekorBundle } from './rekor-set.ts';

@@ -3,8 +3,8 @@
 // fetch under way, and a prepared discovery spending the same budget as the verification that takes it. Through
 // the engine and verifier as the gate builds them; the registry is the in-memory one, counting calls.
 import t from 'tap';
-import type { ArtifactFetcher } from '../../../policy/discovery/fetcher.ts';
-import { PreparedDiscoveries } from '../../../policy/verifier/prepared-discoveries.ts';
+import type { ArtifactFetcher } from '../../../oci/discovery/fetcher.ts';
+import { PreparedDiscoveries } from '../../../verifiers/notation/verifier/prepared-discoveries.ts';
 import { makeSigningCert } from '../envelope/make-signed.ts';
 import { MemoryRegistry, OCI_MANIFEST } from '../verifier/memory-registry.ts';
 import { engineWith, notationDir, signatureManifest, targetOf } from '../verifier/fixtures.ts';

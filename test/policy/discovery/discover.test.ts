@@ -1,11 +1,11 @@
-// Signature discovery (policy/discovery): Referrers API with pagination and its bounds, the tag-schema fallback,
+// Signature discovery (oci/discovery): Referrers API with pagination and its bounds, the tag-schema fallback,
 // client-side filtering, per-signature manifest checks, and fetch failures that stay typed all the way to the
 // Decision — never "no signature", never an allow.
 import t from 'tap';
-import { DEFAULT_DISCOVERY_LIMITS, discoverSignatures } from '../../../policy/discovery/discover.ts';
-import { FetchError, type ArtifactFetcher } from '../../../policy/discovery/fetcher.ts';
-import { fetchSignature } from '../../../policy/discovery/signature-manifest.ts';
-import { SIGNATURE_ARTIFACT_TYPE } from '../../../policy/discovery/referrers-index.ts';
+import { DEFAULT_DISCOVERY_LIMITS, discoverSignatures } from '../../../verifiers/notation/discovery/discover.ts';
+import { FetchError, type ArtifactFetcher } from '../../../oci/discovery/fetcher.ts';
+import { fetchSignature } from '../../../verifiers/notation/discovery/signature-manifest.ts';
+import { SIGNATURE_ARTIFACT_TYPE } from '../../../oci/discovery/referrers-index.ts';
 import { makeSigningCert, signJws, targetPayload } from '../envelope/make-signed.ts';
 import { MemoryRegistry, OCI_INDEX, OCI_MANIFEST } from '../verifier/memory-registry.ts';
 import { attachSignature, engineWith, notationDir, targetOf } from '../verifier/fixtures.ts';
@@ -172,7 +172,7 @@ t.test('more than 50 signatures, none valid among the first 50: too_many_signatu
 });
 
 t.test('ReferrersSupport: a registry without the API is not asked again until the memo expires', async (t) => {
-  const { ReferrersSupport } = await import('../../../policy/discovery/discover.ts');
+  const { ReferrersSupport } = await import('../../../verifiers/notation/discovery/discover.ts');
   let now = 0;
   const support = new ReferrersSupport(1000, () => now);
   const { registry, target } = image({ referrersApi: false });

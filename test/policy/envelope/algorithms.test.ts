@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { decode, encode, Tagged } from 'cborg';
-import { parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
-import type { SignatureAlgorithm } from '../../../policy/envelope/index.ts';
+import { parseEnvelope, verifyEnvelopeSignature } from '../../../verifiers/notation/envelope/index.ts';
+import type { SignatureAlgorithm } from '../../../verifiers/notation/envelope/index.ts';
 import { codeOf } from './helpers.ts';
 import {
   makeSigningCert,

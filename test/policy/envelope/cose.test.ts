@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { decode, encode, Tagged } from 'cborg';
-import { LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
+import { LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../verifiers/notation/envelope/index.ts';
 import { codeOf } from './helpers.ts';
 import { makeSigningCert, rawSign, signCose, targetPayload, type SignOptions, type SigningCert } from './make-signed.ts';
 

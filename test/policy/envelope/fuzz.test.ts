@@ -8,8 +8,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import { encode, Tagged } from 'cborg';
 import { readFileSync } from 'node:fs';
-import { EnvelopeError, parseEnvelope, parseTargetArtifact, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
-import type { SignatureEnvelope } from '../../../policy/envelope/index.ts';
+import { EnvelopeError, parseEnvelope, parseTargetArtifact, verifyEnvelopeSignature } from '../../../verifiers/notation/envelope/index.ts';
+import type { SignatureEnvelope } from '../../../verifiers/notation/envelope/index.ts';
 import { makeSigningCert, rawSign, signCose, signJws, targetPayload, type SigningCert } from './make-signed.ts';
 
 const JWS = 'application/jose+json';

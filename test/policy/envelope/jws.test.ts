@@ -3,7 +3,7 @@
  * correctly signed envelope that breaks exactly one rule.
  */
 import t from 'tap';
-import { LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
+import { LIMITS, parseEnvelope, verifyEnvelopeSignature } from '../../../verifiers/notation/envelope/index.ts';
 import { codeOf } from './helpers.ts';
 import { makeSigningCert, signJws, targetPayload, type SignOptions, type SigningCert } from './make-signed.ts';
 

@@ -23,8 +23,8 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { KeyObject, constants, sign as cryptoSign, webcrypto } from 'node:crypto';
 import { Tagged, encode } from 'cborg';
-import { ALGORITHMS, algorithmForKey, keySpecOf } from '../../../policy/envelope/algorithm.ts';
-import type { SignatureAlgorithm, SigningScheme } from '../../../policy/envelope/types.ts';
+import { ALGORITHMS, algorithmForKey, keySpecOf } from '../../../verifiers/notation/envelope/algorithm.ts';
+import type { SignatureAlgorithm, SigningScheme } from '../../../verifiers/notation/envelope/types.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

@@ -2,7 +2,7 @@
  * parseTargetArtifact: signature-specification.md § "Payload" and image-spec descriptor rules.
  */
 import t from 'tap';
-import { LIMITS, parseTargetArtifact } from '../../../policy/envelope/index.ts';
+import { LIMITS, parseTargetArtifact } from '../../../verifiers/notation/envelope/index.ts';
 import { codeOf } from './helpers.ts';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;

@@ -7,8 +7,8 @@ import type { Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseEnvelope, parseTargetArtifact, verifyEnvelopeSignature } from '../../../policy/envelope/index.ts';
-import type { SignatureEnvelope, EnvelopeErrorCode } from '../../../policy/envelope/index.ts';
+import { parseEnvelope, parseTargetArtifact, verifyEnvelopeSignature } from '../../../verifiers/notation/envelope/index.ts';
+import type { SignatureEnvelope, EnvelopeErrorCode } from '../../../verifiers/notation/envelope/index.ts';
 import { codeOf } from './helpers.ts';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../vectors');

@@ -4,9 +4,9 @@
  * timestamping profile, accuracy (RFC 3161 § 2.4.2) and the version gates of tspclient-go.
  */
 import t from 'tap';
-import { verifyTimestampToken } from '../../../policy/timestamp/verify.ts';
-import { parseTstInfo } from '../../../policy/timestamp/tstinfo.ts';
-import { parseTimestampToken } from '../../../policy/timestamp/token.ts';
+import { verifyTimestampToken } from '../../../verifiers/notation/timestamp/verify.ts';
+import { parseTstInfo } from '../../../verifiers/notation/timestamp/tstinfo.ts';
+import { parseTimestampToken } from '../../../verifiers/notation/timestamp/token.ts';
 import { EKU_OIDS, makeChain } from '../x509/make-certs.ts';
 import type { MadeChain } from '../x509/make-certs.ts';
 import { BASELINE_POLICY, makeToken } from './make-token.ts';

@@ -3,7 +3,7 @@
  * SigningCertificateV2) signed with an EC key from make-certs.ts, with every field the verifier checks bendable.
  */
 import { createHash, KeyObject, sign } from 'node:crypto';
-import { parseCertificate } from '../../../policy/x509/certificate.ts';
+import { parseCertificate } from '../../../pki/certificate.ts';
 import type { Issued } from '../x509/make-certs.ts';
 
 const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));

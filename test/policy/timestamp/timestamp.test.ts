@@ -9,10 +9,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseCertificate, parseCertificates } from '../../../policy/x509/certificate.ts';
-import { checkValidity } from '../../../policy/x509/chain.ts';
-import { checkTimestampCoversChain, verifyTimestampToken } from '../../../policy/timestamp/verify.ts';
-import { parseTimestampToken } from '../../../policy/timestamp/token.ts';
+import { parseCertificate, parseCertificates } from '../../../pki/certificate.ts';
+import { checkValidity } from '../../../pki/chain.ts';
+import { checkTimestampCoversChain, verifyTimestampToken } from '../../../verifiers/notation/timestamp/verify.ts';
+import { parseTimestampToken } from '../../../verifiers/notation/timestamp/token.ts';
 import { extractEnvelope } from './envelope-extract.ts';
 
 const V = new URL('../../vectors/', import.meta.url).pathname;
@@ -131,7 +131,7 @@ t.test('timestamped e2e envelopes (Microsoft TSA; its root is not in the vectors
     t.match(verifyTimestampToken(token, { signature: new Uint8Array(8), trustedRoots: e2eTsa }), { ok: false, code: 'imprint-mismatch' }, `${name}: imprint is over the raw signature bytes`);
   }
   const first = parseTimestampToken(extractEnvelope(sources[0]![1]).timestampToken!);
-  const { parseTstInfo } = await import('../../../policy/timestamp/tstinfo.ts');
+  const { parseTstInfo } = await import('../../../verifiers/notation/timestamp/tstinfo.ts');
   t.match(parseTstInfo(first.content), { genTime: new Date('2025-01-21T09:17:46.641Z'), accuracyMs: 500 }, 'genTime 09:17:46.641Z ± 500 ms (README § 2.1)');
 
   const invalid = extractEnvelope(blob('e2e-with-invalid-timestamped-signature', '8d2e70ff'));

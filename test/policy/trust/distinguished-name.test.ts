@@ -4,11 +4,11 @@ import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSubsetDN, parseDistinguishedName } from '../../../policy/trust/distinguished-name.ts';
-import { parseCertificate } from '../../../policy/x509/certificate.ts';
-import { nameString as goSubjectString } from '../../../policy/x509/names.ts';
-import { matchTrustedIdentities, parseTrustedIdentities } from '../../../policy/trust/trusted-identity.ts';
-import type { TrustedIdentity } from '../../../policy/trust/trusted-identity.ts';
+import { isSubsetDN, parseDistinguishedName } from '../../../verifiers/notation/trust/distinguished-name.ts';
+import { parseCertificate } from '../../../pki/certificate.ts';
+import { nameString as goSubjectString } from '../../../pki/names.ts';
+import { matchTrustedIdentities, parseTrustedIdentities } from '../../../verifiers/notation/trust/trusted-identity.ts';
+import type { TrustedIdentity } from '../../../verifiers/notation/trust/trusted-identity.ts';
 
 const VECTORS = join(import.meta.dirname, '../../vectors');
 const cert = (path: string): X509Certificate => new X509Certificate(readFileSync(join(VECTORS, path)));

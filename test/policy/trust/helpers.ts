@@ -1,5 +1,5 @@
 // Small helpers shared by the trust policy / trust store tests.
-import { TrustPolicyError } from '../../../policy/trust/errors.ts';
+import { TrustPolicyError } from '../../../verifiers/notation/trust/errors.ts';
 
 /** The error `fn` throws, or undefined when it returns. */
 export function thrownBy(fn: () => unknown): unknown {

@@ -5,11 +5,11 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrustPolicyError } from '../../../policy/trust/errors.ts';
-import type { TrustPolicyErrorCode } from '../../../policy/trust/errors.ts';
-import { parseTrustPolicyDocument, statementFor } from '../../../policy/trust/trust-policy.ts';
-import type { TrustPolicyDocument } from '../../../policy/trust/trust-policy.ts';
-import { TrustStore } from '../../../policy/trust/trust-store.ts';
+import { TrustPolicyError } from '../../../verifiers/notation/trust/errors.ts';
+import type { TrustPolicyErrorCode } from '../../../verifiers/notation/trust/errors.ts';
+import { parseTrustPolicyDocument, statementFor } from '../../../verifiers/notation/trust/trust-policy.ts';
+import type { TrustPolicyDocument } from '../../../verifiers/notation/trust/trust-policy.ts';
+import { TrustStore } from '../../../verifiers/notation/trust/trust-store.ts';
 import { policyErrorOf } from './helpers.ts';
 
 const VECTORS = join(import.meta.dirname, '../../vectors');

@@ -1,12 +1,12 @@
 /**
- * Scopes notation accepts but pullgate can never match (policy/trust/scope-lint.ts): each is reported with the
+ * Scopes notation accepts but pullgate can never match (verifiers/notation/trust/scope-lint.ts): each is reported with the
  * scope to write instead, the policy still loads exactly as notation would load it, and the report agrees with
  * what statementFor really selects for the image as the proxy names it.
  */
 import t from 'tap';
-import { parseTrustPolicyDocument, statementFor } from '../../../policy/trust/trust-policy.ts';
-import { MAX_SCOPE_WARNINGS, lintRegistryScopes, logScopeWarnings, scopeWarningsFor } from '../../../policy/trust/scope-lint.ts';
-import { canonicalRegistryHost, normalizeRepository } from '../../../policy/oci/names.ts';
+import { parseTrustPolicyDocument, statementFor } from '../../../verifiers/notation/trust/trust-policy.ts';
+import { MAX_SCOPE_WARNINGS, lintRegistryScopes, logScopeWarnings, scopeWarningsFor } from '../../../verifiers/notation/trust/scope-lint.ts';
+import { canonicalRegistryHost, normalizeRepository } from '../../../oci/names.ts';
 
 const skip = (name: string, registryScopes: string[]) => ({ name, registryScopes, signatureVerification: { level: 'skip' } });
 const strictAll = { name: 'everything-else', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] };

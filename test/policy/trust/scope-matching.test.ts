@@ -1,8 +1,8 @@
 // Registry scopes (notation-go oci_test.go TestValidRegistryScopes / TestInvalidRegistryScopes) and choosing the
 // applicable statement (trust-store-trust-policy.md § "Selecting a trust policy based on artifact URI").
 import t from 'tap';
-import { isValidRegistryScope, registryScopeProblem } from '../../../policy/trust/registry-scope.ts';
-import { parseTrustPolicyDocument, statementFor } from '../../../policy/trust/trust-policy.ts';
+import { isValidRegistryScope, registryScopeProblem } from '../../../verifiers/notation/trust/registry-scope.ts';
+import { parseTrustPolicyDocument, statementFor } from '../../../verifiers/notation/trust/trust-policy.ts';
 
 t.test('scope format', async (t) => {
   for (const scope of ['example.com/rep', 'example.com:8080/rep/rep2', 'example.com/rep/subrep/subsub', '10.10.10.10:8080/rep/rep2', 'domain/rep', 'domain:1234/rep',

@@ -2,7 +2,7 @@
 // trustpolicy_test.go TestValidatePolicyCore / TestValidateTrustStore), the order they apply in, and how the
 // JSON is read (Go encoding/json: case-insensitive keys, null = zero value, type mismatch = malformed).
 import t from 'tap';
-import { parseTrustPolicyDocument } from '../../../policy/trust/trust-policy.ts';
+import { parseTrustPolicyDocument } from '../../../verifiers/notation/trust/trust-policy.ts';
 import { policyErrorOf } from './helpers.ts';
 
 type Json = Record<string, unknown>;

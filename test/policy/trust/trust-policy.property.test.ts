@@ -3,12 +3,12 @@
 // invariants. Plus differential checks of the hand-written scope matcher against notation's own regexes.
 import t from 'tap';
 import fc from 'fast-check';
-import { TrustPolicyError } from '../../../policy/trust/errors.ts';
-import { parseDistinguishedName, isSubsetDN } from '../../../policy/trust/distinguished-name.ts';
-import { registryScopeProblem } from '../../../policy/trust/registry-scope.ts';
-import { nameString as goSubjectString } from '../../../policy/x509/names.ts';
-import { parseTrustPolicyDocument, statementFor } from '../../../policy/trust/trust-policy.ts';
-import type { TrustPolicyDocument } from '../../../policy/trust/trust-policy.ts';
+import { TrustPolicyError } from '../../../verifiers/notation/trust/errors.ts';
+import { parseDistinguishedName, isSubsetDN } from '../../../verifiers/notation/trust/distinguished-name.ts';
+import { registryScopeProblem } from '../../../verifiers/notation/trust/registry-scope.ts';
+import { nameString as goSubjectString } from '../../../pki/names.ts';
+import { parseTrustPolicyDocument, statementFor } from '../../../verifiers/notation/trust/trust-policy.ts';
+import type { TrustPolicyDocument } from '../../../verifiers/notation/trust/trust-policy.ts';
 
 /** Runs the parser; returns the document or the TrustPolicyError; anything else fails (a hang, by the test's timeout). */
 function parseOrError(json: unknown): TrustPolicyDocument | TrustPolicyError {

@@ -6,9 +6,9 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { loadNotationConfig } from '../../../policy/trust/notation-config.ts';
-import { buildNamedStore } from '../../../policy/trust/trust-store.ts';
-import type { TrustStoreType } from '../../../policy/trust/trust-store-ref.ts';
+import { loadNotationConfig } from '../../../verifiers/notation/trust/notation-config.ts';
+import { buildNamedStore } from '../../../verifiers/notation/trust/trust-store.ts';
+import type { TrustStoreType } from '../../../verifiers/notation/trust/trust-store-ref.ts';
 
 const VECTORS = join(import.meta.dirname, '../../vectors');
 const GO_STORES = join(VECTORS, 'notation-go/verifier/testdata/truststore/x509');

@@ -2,9 +2,9 @@
 // (§ "Custom Verification Level"), with notation-go's rules: trustpolicy_test.go TestGetVerificationLevel and
 // TestCustomVerificationLevel, case for case.
 import t from 'tap';
-import { CHECK_NAMES, LEVEL_ACTIONS, resolveCheckActions } from '../../../policy/trust/verification-level.ts';
-import type { CheckAction, VerificationLevel } from '../../../policy/trust/verification-level.ts';
-import { parseTrustPolicyDocument } from '../../../policy/trust/trust-policy.ts';
+import { CHECK_NAMES, LEVEL_ACTIONS, resolveCheckActions } from '../../../verifiers/notation/trust/verification-level.ts';
+import type { CheckAction, VerificationLevel } from '../../../verifiers/notation/trust/verification-level.ts';
+import { parseTrustPolicyDocument } from '../../../verifiers/notation/trust/trust-policy.ts';
 import { policyErrorOf } from './helpers.ts';
 
 const E = 'enforce';

@@ -4,8 +4,8 @@
  * The limiter on its own, then through the verifier with a registry whose signature lookups hang until released.
  */
 import t from 'tap';
-import type { ArtifactFetcher, ReferrersPage } from '../../../policy/discovery/fetcher.ts';
-import { ColdDecisions, type ColdDecisionLimits } from '../../../policy/verifier/cold-decisions.ts';
+import type { ArtifactFetcher, ReferrersPage } from '../../../oci/discovery/fetcher.ts';
+import { ColdDecisions, type ColdDecisionLimits } from '../../../oci/discovery/cold-decisions.ts';
 import { makeSigningCert } from '../envelope/make-signed.ts';
 import { MemoryRegistry, OCI_MANIFEST } from './memory-registry.ts';
 import { engineWith, notationDir, signatureManifest, targetOf } from './fixtures.ts';

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CrlSource } from '../../../policy/discovery/fetcher.ts';
+import type { CrlSource } from '../../../oci/discovery/fetcher.ts';
 
 export interface CrlServer {
   readonly url: string;

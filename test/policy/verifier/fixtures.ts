@@ -7,13 +7,13 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ImageTarget } from '../../../policy/decision.ts';
-import type { CrlSource, OcspSource } from '../../../policy/discovery/fetcher.ts';
+import type { CrlSource, OcspSource } from '../../../oci/discovery/fetcher.ts';
 import { PolicyEngine } from '../../../policy/engine.ts';
 import { loadPolicyState } from '../../../policy/load-state.ts';
-import { digestOf } from '../../../policy/oci/digest.ts';
-import { loadNotationConfig } from '../../../policy/trust/notation-config.ts';
-import { statementFor } from '../../../policy/trust/trust-policy.ts';
-import { NotationVerifier, type NotationVerifierOptions } from '../../../policy/verifier/index.ts';
+import { digestOf } from '../../../oci/digest.ts';
+import { loadNotationConfig } from '../../../verifiers/notation/trust/notation-config.ts';
+import { statementFor } from '../../../verifiers/notation/trust/trust-policy.ts';
+import { NotationVerifier, type NotationVerifierOptions } from '../../../verifiers/notation/verifier/index.ts';
 import type { MemoryRegistry } from './memory-registry.ts';
 
 export const VECTORS = join(import.meta.dirname, '../../vectors');

@@ -5,7 +5,7 @@
 // signature is allowed by the same engine, so an engine that denied everything would fail.
 import t from 'tap';
 import fc from 'fast-check';
-import { parseEnvelope } from '../../../policy/envelope/index.ts';
+import { parseEnvelope } from '../../../verifiers/notation/envelope/index.ts';
 import type { PolicyEngine } from '../../../policy/engine.ts';
 import { makeSigningCert, signCose, signJws, targetPayload } from '../envelope/make-signed.ts';
 import { MemoryRegistry, OCI_MANIFEST } from './memory-registry.ts';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FetchError, type ArtifactFetcher, type ManifestLookup, type ReferrersPage } from '../../../policy/discovery/fetcher.ts';
+import { FetchError, type ArtifactFetcher, type ManifestLookup, type ReferrersPage } from '../../../oci/discovery/fetcher.ts';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

@@ -10,7 +10,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision, DecisionReason } from '../../../policy/decision.ts';
-import type { RevocationChecker } from '../../../policy/verifier/index.ts';
+import type { RevocationChecker } from '../../../verifiers/notation/verifier/index.ts';
 import { MemoryRegistry } from './memory-registry.ts';
 import { VECTORS, attachSignature, descriptorTarget, engineWith, notationDir, type Teardown } from './fixtures.ts';
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision, DecisionReason } from '../../../policy/decision.ts';
-import { TrustPolicyError } from '../../../policy/trust/errors.ts';
+import { TrustPolicyError } from '../../../verifiers/notation/trust/errors.ts';
 import { MemoryRegistry } from './memory-registry.ts';
 import { VECTORS, engineFor, notationDir, targetOf } from './fixtures.ts';
 

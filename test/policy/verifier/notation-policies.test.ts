@@ -5,7 +5,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrustPolicyError } from '../../../policy/trust/errors.ts';
+import { TrustPolicyError } from '../../../verifiers/notation/trust/errors.ts';
 import { MemoryRegistry } from './memory-registry.ts';
 import { VECTORS, engineFor, notationDir, targetOf } from './fixtures.ts';
 

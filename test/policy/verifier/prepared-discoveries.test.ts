@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { PolicyEngine, type DecisionSubject, type SignatureVerifier, type VerificationLevelName } from '../../../policy/engine.ts';
-import type { Discovery } from '../../../policy/discovery/discover.ts';
-import { PreparedDiscoveries } from '../../../policy/verifier/prepared-discoveries.ts';
+import type { Discovery } from '../../../verifiers/notation/discovery/discover.ts';
+import { PreparedDiscoveries } from '../../../verifiers/notation/verifier/prepared-discoveries.ts';
 
 const subject = (hex: string): DecisionSubject => ({ registry: 'r.example', repository: 'app', digest: { algorithm: 'sha256', hex: hex.repeat(64), text: `sha256:${hex.repeat(64)}` } });
 const found = (n: number): Promise<Discovery> => Promise.resolve({ ok: true, source: 'referrers-tag', signatures: Array.from({ length: n }, () => ({ digest: `sha256:${'f'.repeat(64)}`, size: 1, mediaType: 'x', artifactType: 'y' }) as never), truncated: false });

@@ -8,7 +8,7 @@ import t from 'tap';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCertificates } from '../../../policy/x509/certificate.ts';
+import { parseCertificates } from '../../../pki/certificate.ts';
 import { signJws, targetPayload } from '../envelope/make-signed.ts';
 import { makeChain, makeCrl } from '../x509/make-certs.ts';
 import { LoopbackCrlSource, startCrlServer } from './crl-server.ts';

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseCertificate, parseCertificates } from '../../../policy/x509/certificate.ts';
-import { checkCertificateAgainstCrl, CrlParseError, lookupSerial, parseCrl, verifyCrl } from '../../../policy/x509/crl.ts';
-import { deltaCrlUrl } from '../../../policy/x509/extensions.ts';
+import { parseCertificate, parseCertificates } from '../../../pki/certificate.ts';
+import { checkCertificateAgainstCrl, CrlParseError, lookupSerial, parseCrl, verifyCrl } from '../../../pki/crl.ts';
+import { deltaCrlUrl } from '../../../pki/extensions.ts';
 import { KU_FLAGS, makeChain, makeCrl } from './make-certs.ts';
 
 const V = new URL('../../vectors/', import.meta.url).pathname;

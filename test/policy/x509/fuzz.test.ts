@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import t from 'tap';
-import { parseCertificate, parseCertificates } from '../../../policy/x509/certificate.ts';
-import { validateSigningChain } from '../../../policy/x509/chain.ts';
-import { checkCertificateAgainstCrl, CrlParseError, parseCrl } from '../../../policy/x509/crl.ts';
-import { X509ParseError } from '../../../policy/x509/errors.ts';
-import { TimestampParseError } from '../../../policy/timestamp/errors.ts';
-import { parseTimestampToken } from '../../../policy/timestamp/token.ts';
-import { parseTstInfo } from '../../../policy/timestamp/tstinfo.ts';
-import { verifyTimestampToken } from '../../../policy/timestamp/verify.ts';
+import { parseCertificate, parseCertificates } from '../../../pki/certificate.ts';
+import { validateSigningChain } from '../../../pki/chain.ts';
+import { checkCertificateAgainstCrl, CrlParseError, parseCrl } from '../../../pki/crl.ts';
+import { X509ParseError } from '../../../pki/errors.ts';
+import { TimestampParseError } from '../../../verifiers/notation/timestamp/errors.ts';
+import { parseTimestampToken } from '../../../verifiers/notation/timestamp/token.ts';
+import { parseTstInfo } from '../../../verifiers/notation/timestamp/tstinfo.ts';
+import { verifyTimestampToken } from '../../../verifiers/notation/timestamp/verify.ts';
 
 const V = new URL('../../vectors/', import.meta.url).pathname;
 const NOW = new Date('2026-01-01T00:00:00Z');

@@ -3,10 +3,10 @@
  * pathLen, untrusted root, expired intermediate, small RSA keys, unknown critical extensions, tampering.
  */
 import t from 'tap';
-import { parseCertificate } from '../../../policy/x509/certificate.ts';
-import { validateSigningChain } from '../../../policy/x509/chain.ts';
-import type { ChainOptions } from '../../../policy/x509/chain.ts';
-import { chainsToTrustStore } from '../../../policy/x509/trust.ts';
+import { parseCertificate } from '../../../pki/certificate.ts';
+import { validateSigningChain } from '../../../pki/chain.ts';
+import type { ChainOptions } from '../../../pki/chain.ts';
+import { chainsToTrustStore } from '../../../pki/trust.ts';
 import { EKU_OIDS, KU_FLAGS, makeChain } from './make-certs.ts';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
@@ -116,7 +116,7 @@ t.test('key usage bits (RFC 5280 § 4.2.1.3 bit order, nine bits)', async (t) =>
   const decipher = await leafWith(KU_FLAGS.digitalSignature | KU_FLAGS.decipherOnly);
   t.same(decipher.keyUsage, { bits: 0x101, critical: true }, 'decipherOnly is bit 8, in the second octet');
   t.match(codeSigning([decipher.der]), { code: 'invalid-self-signed' }, 'leaf alone is not self-signed');
-  const { validateLeafKeyUsage } = await import('../../../policy/x509/profile.ts');
+  const { validateLeafKeyUsage } = await import('../../../pki/profile.ts');
   t.match(validateLeafKeyUsage(decipher, 'codeSigning'), { message: /but found "DecipherOnly"$/ });
   t.same(validateLeafKeyUsage(await leafWith(KU_FLAGS.digitalSignature | KU_FLAGS.nonRepudiation), 'codeSigning'), { ok: true }, 'nonRepudiation (contentCommitment) is allowed');
   t.match(validateLeafKeyUsage(await leafWith(KU_FLAGS.digitalSignature | KU_FLAGS.keyAgreement | KU_FLAGS.encipherOnly), 'codeSigning'), { message: /but found "KeyAgreement", "EncipherOnly"$/ });

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { BasicOCSPResponse, CertID, CertStatus, OCSPResponse, ResponderID, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, id_pkix_ocsp_basic } from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate as AsnCertificate, CRLReason, Extension, InvalidityDate, Name } from '@peculiar/asn1-x509';
-import { parseCertificate } from '../../../policy/x509/certificate.ts';
-import type { Certificate } from '../../../policy/x509/certificate.ts';
-import { certIdHashes, OCSP_HASH_OIDS, publicKeyBits } from '../../../policy/x509/ocsp.ts';
-import type { OcspHash } from '../../../policy/x509/ocsp.ts';
+import { parseCertificate } from '../../../pki/certificate.ts';
+import type { Certificate } from '../../../pki/certificate.ts';
+import { certIdHashes, OCSP_HASH_OIDS, publicKeyBits } from '../../../pki/ocsp.ts';
+import type { OcspHash } from '../../../pki/ocsp.ts';
 
 /** A make-certs `Issued`, or a certificate with a node:crypto private key (the vectors' ocsp.key). */
 export interface Signer {

@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseCertificates } from '../../../policy/x509/certificate.ts';
-import type { Certificate } from '../../../policy/x509/certificate.ts';
-import { validateSigningChain } from '../../../policy/x509/chain.ts';
-import type { ChainOptions } from '../../../policy/x509/chain.ts';
-import { deltaCrlUrl } from '../../../policy/x509/extensions.ts';
-import { X509ParseError } from '../../../policy/x509/errors.ts';
-import { validateCaCertificate, validateLeafCertificate } from '../../../policy/x509/profile.ts';
+import { parseCertificates } from '../../../pki/certificate.ts';
+import type { Certificate } from '../../../pki/certificate.ts';
+import { validateSigningChain } from '../../../pki/chain.ts';
+import type { ChainOptions } from '../../../pki/chain.ts';
+import { deltaCrlUrl } from '../../../pki/extensions.ts';
+import { X509ParseError } from '../../../pki/errors.ts';
+import { validateCaCertificate, validateLeafCertificate } from '../../../pki/profile.ts';
 
 const V = new URL('../../vectors/notation-core-go/', import.meta.url).pathname;
 const CS = `${V}extracted-from-go-tests/x509/codesigning_cert_validations_test/`;

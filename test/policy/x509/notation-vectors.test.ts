@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseCertificates } from '../../../policy/x509/certificate.ts';
-import { checkValidity, validateSigningChain } from '../../../policy/x509/chain.ts';
-import { chainsToTrustStore, checkTrustAnchor } from '../../../policy/x509/trust.ts';
+import { parseCertificates } from '../../../pki/certificate.ts';
+import { checkValidity, validateSigningChain } from '../../../pki/chain.ts';
+import { chainsToTrustStore, checkTrustAnchor } from '../../../pki/trust.ts';
 import { extractEnvelope } from '../timestamp/envelope-extract.ts';
 
 const V = new URL('../../vectors/', import.meta.url).pathname;

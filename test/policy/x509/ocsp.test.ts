@@ -1,5 +1,5 @@
 /**
- * OCSP primitive (policy/x509/ocsp.ts, ocsp-check.ts): requests (RFC 6960 § 4.1) and BasicOCSPResponses
+ * OCSP primitive (pki/ocsp.ts, ocsp-check.ts): requests (RFC 6960 § 4.1) and BasicOCSPResponses
  * (§ 4.2) signed in the test — by the issuer, by delegated responders with and without id-kp-OCSPSigning
  * (§ 4.2.2.2), by strangers — plus the notation e2e OCSP vectors (config/ocsp: LeafCert → RootCA, delegated
  * responder OCSPResponder), answered by our builder and by `openssl ocsp` as upstream does. A fast-check property: arbitrary bytes never escape the parser as anything but OcspError.
@@ -14,8 +14,8 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { Extension } from '@peculiar/asn1-x509';
 import fc from 'fast-check';
 import t from 'tap';
-import { parseCertificate, parseCertificates } from '../../../policy/x509/certificate.ts';
-import { buildOcspRequest, certIdHashes, checkOcspResponse, MAX_OCSP_RESPONSE_BYTES, OcspError, parseOcspResponse } from '../../../policy/x509/ocsp.ts';
+import { parseCertificate, parseCertificates } from '../../../pki/certificate.ts';
+import { buildOcspRequest, certIdHashes, checkOcspResponse, MAX_OCSP_RESPONSE_BYTES, OcspError, parseOcspResponse } from '../../../pki/ocsp.ts';
 import { EKU_OIDS, issue, makeChain } from './make-certs.ts';
 import { errorResponse, makeOcspResponse } from './make-ocsp.ts';
 

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { startRegistry } from '../../harness/registry.ts';
 import { pushOciLayout } from '../../harness/images.ts';
 import { closedUrl } from '../../harness/ports.ts';
-import { UpstreamClient } from '../../../proxy/upstream/client.ts';
-import { upstreamArtifactFetcher } from '../../../proxy/upstream/artifact-fetcher.ts';
-import { HttpCrlSource } from '../../../proxy/upstream/crl-source.ts';
-import { FetchError } from '../../../policy/discovery/fetcher.ts';
+import { UpstreamClient } from '../../../registry/client.ts';
+import { upstreamArtifactFetcher } from '../../../registry/artifact-fetcher.ts';
+import { HttpCrlSource } from '../../../registry/crl-source.ts';
+import { FetchError } from '../../../oci/discovery/fetcher.ts';
 import type { UpstreamLimits } from '../../../config/types.ts';
 
 const LIMITS: UpstreamLimits = { connectTimeoutMs: 2000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000, manifestMaxBytes: 4 << 20, connections: 4 };

@@ -5,9 +5,9 @@
 import t from 'tap';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UpstreamClient } from '../../../proxy/upstream/client.ts';
-import { parseDockerConfig } from '../../../proxy/upstream/credentials.ts';
-import { parseChallenge } from '../../../proxy/upstream/challenge.ts';
+import { UpstreamClient } from '../../../registry/client.ts';
+import { parseDockerConfig } from '../../../registry/credentials.ts';
+import { parseChallenge } from '../../../registry/challenge.ts';
 import type { RegistryConfig, UpstreamLimits } from '../../../config/types.ts';
 
 const LIMITS: UpstreamLimits = { connectTimeoutMs: 2000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000, manifestMaxBytes: 4 << 20, connections: 4 };

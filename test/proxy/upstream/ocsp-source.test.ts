@@ -1,7 +1,7 @@
 // HttpOcspSource: POSTs the DER request as application/ocsp-request, http/https only, caps the response size,
 // caches answers per (URL, request) and failures briefly, and bypasses the cache on `refresh`.
 import t from 'tap';
-import { HttpOcspSource } from '../../../proxy/upstream/ocsp-source.ts';
+import { HttpOcspSource } from '../../../registry/ocsp-source.ts';
 import { startOcspServer } from '../../policy/x509/make-ocsp.ts';
 import { closedUrl } from '../../harness/ports.ts';
 

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { constants, createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { type CosignKeyPolicyConfig, prepareCosignPolicy, verifyCosign } from '../../../verifiers/cosign/index.ts';
-import { FetchError } from '../../../policy/discovery/fetcher.ts';
+import { FetchError } from '../../../oci/discovery/fetcher.ts';
 import { MemoryRegistry, putSignatures, type SigLayer } from './memory-registry.ts';
 
 const REPO = 'team/app';

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArtifactFetcher, ManifestLookup, ReferrersPage } from '../../../policy/discovery/fetcher.ts';
-import { FetchError } from '../../../policy/discovery/fetcher.ts';
+import type { ArtifactFetcher, ManifestLookup, ReferrersPage } from '../../../oci/discovery/fetcher.ts';
+import { FetchError } from '../../../oci/discovery/fetcher.ts';
 
 export const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
