@@ -19,7 +19,8 @@ export interface ReloaderOptions {
   readonly config: PullgateConfig;
   readonly logger: Logger;
   readonly metrics: ReloadMetrics;
-  readonly loadEngine: (configDir: string) => Promise<PolicyEngine>;
+  /** Builds an engine from everything in the config that decides (the Notation config dir, the image policy). */
+  readonly loadEngine: (config: PullgateConfig) => Promise<PolicyEngine>;
   readonly applyEngine: (engine: PolicyEngine) => void;
   /** Absent: config file changes are only reported (the process must be restarted to apply them). */
   readonly applyConfig?: (config: PullgateConfig, credentials: CredentialStore) => void;
@@ -109,7 +110,7 @@ export class Reloader {
     const configDir = this.#config.notation.configDir;
     let engine: PolicyEngine;
     try {
-      engine = await this.#opts.loadEngine(configDir);
+      engine = await this.#opts.loadEngine(this.#config);
       // A policy file that disappeared is a broken deployment, not an instruction to deny everything.
       if (!engine.ready) throw new Error(`no trust policy in ${configDir}`);
     } catch (err) {

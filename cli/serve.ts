@@ -56,12 +56,12 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   const ocspSource = new HttpOcspSource();
   // One cap on cold decisions for the process, whatever policy generation runs them (issue 12.5).
   const coldDecisions = new ColdDecisions(coldDecisionLimits(config.upstream));
-  const loadEngine = async (configDir: string): Promise<PolicyEngine> => {
-    const state = await loadPolicyState(configDir, { fetcherFor, crlSource, ocspSource, coldDecisions });
+  const loadEngine = async (engineConfig: PullgateConfig): Promise<PolicyEngine> => {
+    const state = await loadPolicyState(engineConfig.notation.configDir, { fetcherFor, crlSource, ocspSource, coldDecisions });
     logScopeWarnings(logger, state.scopeWarnings); // scopes notation accepts that never match here: say so at every load
     return new PolicyEngine(state);
   };
-  let engine = await loadEngine(config.notation.configDir);
+  let engine = await loadEngine(config);
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
   const metrics = new ProxyMetrics();

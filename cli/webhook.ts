@@ -54,13 +54,13 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const ocspSource = new HttpOcspSource();
 
   const needsPolicy = wh.pinning || wh.verify || wh.verifyCachedDigests;
-  const loadEngine = async (configDir: string): Promise<PolicyEngine> => {
-    const loaded = await loadPolicyState(configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const loadEngine = async (engineConfig: PullgateConfig): Promise<PolicyEngine> => {
+    const loaded = await loadPolicyState(engineConfig.notation.configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) });
     logScopeWarnings(logger, loaded.scopeWarnings); // scopes notation accepts that never match here: say so at every load
     return new PolicyEngine(loaded);
   };
   const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning, webhook.verify and webhook.verifyCachedDigests are off' };
-  let engine = needsPolicy ? await loadEngine(config.notation.configDir) : new PolicyEngine(state);
+  let engine = needsPolicy ? await loadEngine(config) : new PolicyEngine(state);
   if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pin and verification will be denied');
 
   const resolver = new ImageResolver({
