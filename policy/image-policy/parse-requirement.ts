@@ -6,7 +6,7 @@ import { Fields } from '../../config/fields.ts';
 import { isKeyProblem, parsePinnedKey, MAX_PEM_BYTES } from './pinned-key.ts';
 import { readFor, rejectUnknownKeys } from './parse-context.ts';
 import type { PolicyParseContext } from './parse-context.ts';
-import type { NotaryRoles, PinnedKey, Requirement, TrustServer, VerifierName } from './types.ts';
+import type { NotaryRoles, NotaryV1Requirement, PinnedKey, Requirement, TrustServer, VerifierName } from './types.ts';
 import { VERIFIER_NAMES } from './types.ts';
 
 export const MAX_ROOT_KEYS = 8;
@@ -16,7 +16,8 @@ const DELEGATION = /^targets\/[-a-z0-9_/]+$/;
 const REQUIREMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 const COMMON_KEYS = ['verifier', 'name'];
-const NOTARY_KEYS = [...COMMON_KEYS, 'trustServer', 'rootKeys', 'rootKeyFiles', 'delegations', 'signers'];
+const NOTARY_KEYS = [...COMMON_KEYS, 'trustServer', 'rootKeys', 'rootKeyFiles', 'certificateRule', 'delegations', 'signers', 'metadataLengths'];
+const LENGTH_RULES = ['exact', 'hash-only'] as const;
 const SIGNER_KEYS = ['role', 'publicKey', 'publicKeyFile'];
 
 /** `defaultName` is the verifier name, made unique by the caller when a rule repeats a verifier. */
@@ -48,8 +49,20 @@ export function parseRequirement(
       return { verifier, name, key, index };
     case 'notaryv1':
       rejectUnknownKeys(entry, NOTARY_KEYS);
-      return { verifier, name, key, index, trustServer: trustServerRef(entry, trustServers), rootKeys: rootKeys(entry, key, ctx), roles: roles(entry, key, ctx) };
+      return notaryV1(entry, name, key, index, trustServers, ctx);
   }
+}
+
+function notaryV1(entry: Fields, name: string, key: string, index: number, trustServers: ReadonlyMap<string, TrustServer>, ctx: PolicyParseContext): NotaryV1Requirement {
+  const trustServer = trustServerRef(entry, trustServers);
+  // notary's own anchor (trustpinning/certs.go ValidateRoot): only root keys that are certificates for this GUN,
+  // valid now, count. Off unless asked for: notary's root certificates are self-signed, so anyone who can write
+  // the GUN's trust data can mint one; alone it is weaker than a pinned key, and rootKeys can be given as well.
+  const certificateRule = entry.optionalBoolean('certificateRule') ?? false;
+  // `hash-only` is Connaisseur's check (its crafted test repositories record wrong lengths); the hash still binds
+  // the bytes, but TUF (§ 5.5.2) and notary check lengths, so exact stays the default.
+  const metadataLengths = entry.optionalEnum('metadataLengths', LENGTH_RULES) ?? 'exact';
+  return { verifier: 'notaryv1', name, key, index, trustServer, rootKeys: rootKeys(entry, key, ctx, certificateRule), certificateRule, roles: roles(entry, key, ctx), metadataLengths };
 }
 
 function trustServerRef(entry: Fields, trustServers: ReadonlyMap<string, TrustServer>): TrustServer {
@@ -65,11 +78,12 @@ function trustServerRef(entry: Fields, trustServers: ReadonlyMap<string, TrustSe
   return server;
 }
 
-function rootKeys(entry: Fields, key: string, ctx: PolicyParseContext): PinnedKey[] {
+/** Every key returned must have signed the root (verifiers/notaryv1/root-trust.ts checkAnchoredRoot, as Connaisseur). */
+function rootKeys(entry: Fields, key: string, ctx: PolicyParseContext, certificateRule: boolean): PinnedKey[] {
   const inline = entry.optionalStringList('rootKeys') ?? [];
   const files = entry.optionalStringList('rootKeyFiles') ?? [];
-  if (inline.length + files.length === 0) {
-    entry.fail('rootKeys', 'a notaryv1 requirement needs the root public key it trusts', 'set rootKeys: [<PEM>] or rootKeyFiles: [./root.pub] (pullgate pins the root key; it does not trust on first use)');
+  if (inline.length + files.length === 0 && !certificateRule) {
+    entry.fail('rootKeys', 'a notaryv1 requirement needs the root public key it trusts', 'set rootKeys: [<PEM>] or rootKeyFiles: [./root.pub], or certificateRule: true for notary\'s CN = GUN rule (pullgate does not trust on first use)');
   }
   if (inline.length + files.length > MAX_ROOT_KEYS) entry.fail('rootKeys', `more than ${MAX_ROOT_KEYS} root keys`, 'pin the current root key (and the next one while rotating)');
   const keys: PinnedKey[] = [];

@@ -87,11 +87,25 @@ export interface NotaryV1Requirement extends RequirementBase {
   readonly verifier: 'notaryv1';
   readonly trustServer: TrustServer;
   /**
-   * Root trust pinned by public key (Connaisseur's form): the GUN's root.json must carry a valid signature by at
-   * least one of these keys (list two while rotating), on top of root.json's own threshold.
+   * Root trust pinned by public key (Connaisseur's form): the GUN's root.json must carry a valid signature by
+   * EVERY one of these keys (verifiers/notaryv1/root-trust.ts checkAnchoredRoot, as Connaisseur's validateRoot),
+   * on top of root.json's own threshold. Pinning two keys therefore requires both signatures; a root rotated away
+   * from a pinned key is followed through `<version>.root.json` from the last root the pin accepted. May be
+   * empty only when `certificateRule` is set.
    */
   readonly rootKeys: readonly PinnedKey[];
+  /**
+   * notary's own root trust rule (trustpinning/certs.go ValidateRoot): only root-role keys that are X.509
+   * certificates whose CN is the GUN and that are valid now count towards root's threshold. With `rootKeys`,
+   * both apply.
+   */
+  readonly certificateRule: boolean;
   readonly roles: NotaryRoles;
+  /**
+   * `exact` (default; TUF and notary): fetched metadata must have the length its signed parent lists;
+   * `hash-only`: only the hashes are checked (Connaisseur's behaviour).
+   */
+  readonly metadataLengths: 'exact' | 'hash-only';
 }
 
 export type Requirement = NotationRequirement | NotaryV1Requirement;

@@ -67,6 +67,24 @@ t.test('defaults: anyOf count 1, names unique per rule, the default roles, deny 
   t.same(p.rules[1]!.action, { kind: 'deny', message: undefined });
 });
 
+t.test('notaryv1 root trust: certificateRule with or instead of rootKeys; metadataLengths exact by default', async (t) => {
+  const p = parse(policyWith({
+    scope: 'ghcr.io/*',
+    anyOf: [
+      notary({ name: 'pinned' }),
+      notary({ name: 'both', certificateRule: true, metadataLengths: 'hash-only' }),
+      { verifier: 'notaryv1', name: 'cn-only', trustServer: 'internal', certificateRule: true, metadataLengths: 'exact' },
+    ],
+  }))!;
+  const action = p.rules[0]!.action;
+  if (action.kind !== 'verify') return t.fail('verify rule expected');
+  const [pinned, both, cnOnly] = action.requirements;
+  if (pinned?.verifier !== 'notaryv1' || both?.verifier !== 'notaryv1' || cnOnly?.verifier !== 'notaryv1') return t.fail('notaryv1 requirements expected');
+  t.same([pinned.certificateRule, pinned.metadataLengths, pinned.rootKeys.length], [false, 'exact', 1], 'defaults: pinned keys only, exact lengths');
+  t.same([both.certificateRule, both.metadataLengths, both.rootKeys.length], [true, 'hash-only', 1], 'both anchors, Connaisseur\'s length check');
+  t.same([cnOnly.certificateRule, cnOnly.metadataLengths, cnOnly.rootKeys.length], [true, 'exact', 0], 'notary\'s certificate rule alone');
+});
+
 t.test('keys: docker\'s root.pub header, certificates, files, RSA PKCS#1', async (t) => {
   const dockerRootPub = ROOT.publicPem.replace('-----\n', '-----\nrole: root\n\n');
   const cert = readFileSync(join(VECTORS, 'notary/fixtures/root-ca.crt'), 'utf8');
@@ -149,7 +167,7 @@ const rejections: [string, unknown, string][] = [
   ['unknown rule key (typo)', { rules: [{ scope: '*', requires: [{ verifier: 'notation' }] }] },
     'policy.rules[0].requires: unknown key "requires" (fix: did you mean require? (known keys here: scope, require, anyOf, count, allow, deny))'],
   ['unknown requirement key (typo)', policyWith({ scope: '*', require: [{ verifier: 'notaryv1', trustServer: 'internal', rootKey: ROOT.publicPem }] }),
-    'policy.rules[0].require[0].rootKey: unknown key "rootKey" (fix: did you mean rootKeys? (known keys here: verifier, name, trustServer, rootKeys, rootKeyFiles, delegations, signers))'],
+    'policy.rules[0].require[0].rootKey: unknown key "rootKey" (fix: did you mean rootKeys? (known keys here: verifier, name, trustServer, rootKeys, rootKeyFiles, certificateRule, delegations, signers, metadataLengths))'],
   ['unknown key far from any', { rules: [{ scope: '*', require: [{ verifier: 'notation', level: 'strict' }] }] },
     'policy.rules[0].require[0].level: unknown key "level" (fix: remove it; known keys here: verifier, name)'],
   ['unknown trust server key', { trustServers: { internal: { url: 'https://n.example', ca: './x' } }, rules: [{ scope: '*', allow: true }] },
@@ -169,7 +187,15 @@ const rejections: [string, unknown, string][] = [
   ['no trust server', policyWith({ scope: '*', require: [{ verifier: 'notaryv1', rootKeys: [ROOT.publicPem] }] }),
     'policy.rules[0].require[0].trustServer: is required for a notaryv1 requirement (fix: name one of: internal)'],
   ['no root key', policyWith({ scope: '*', require: [{ verifier: 'notaryv1', trustServer: 'internal' }] }),
-    'policy.rules[0].require[0].rootKeys: a notaryv1 requirement needs the root public key it trusts (fix: set rootKeys: [<PEM>] or rootKeyFiles: [./root.pub] (pullgate pins the root key; it does not trust on first use))'],
+    'policy.rules[0].require[0].rootKeys: a notaryv1 requirement needs the root public key it trusts (fix: set rootKeys: [<PEM>] or rootKeyFiles: [./root.pub], or certificateRule: true for notary\'s CN = GUN rule (pullgate does not trust on first use))'],
+  ['certificateRule: false and no root key', policyWith({ scope: '*', require: [{ verifier: 'notaryv1', trustServer: 'internal', certificateRule: false }] }),
+    'policy.rules[0].require[0].rootKeys: a notaryv1 requirement needs the root public key it trusts (fix: set rootKeys: [<PEM>] or rootKeyFiles: [./root.pub], or certificateRule: true for notary\'s CN = GUN rule (pullgate does not trust on first use))'],
+  ['certificateRule not a boolean', policyWith({ scope: '*', require: [notary({ certificateRule: 'yes' })] }),
+    'policy.rules[0].require[0].certificateRule: must be true or false (fix: set certificateRule: true or certificateRule: false)'],
+  ['an unknown metadataLengths', policyWith({ scope: '*', require: [notary({ metadataLengths: 'hash' })] }),
+    'policy.rules[0].require[0].metadataLengths: must be one of exact | hash-only (fix: set metadataLengths: exact)'],
+  ['metadataLengths on a notation requirement', { rules: [{ scope: '*', require: [{ verifier: 'notation', metadataLengths: 'exact' }] }] },
+    'policy.rules[0].require[0].metadataLengths: unknown key "metadataLengths" (fix: remove it; known keys here: verifier, name)'],
   ['a private key', policyWith({ scope: '*', require: [notary({ rootKeys: [ROOT.publicPem, pk] })] }),
     'policy.rules[0].require[0].rootKeys[1]: is a private key (PRIVATE KEY) (fix: pin the public key only (openssl pkey -pubout), and rotate this private key: it has been written into a config file)'],
   ['not PEM at all', policyWith({ scope: '*', require: [notary({ rootKeys: ['MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE'] })] }),
