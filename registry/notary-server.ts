@@ -1,0 +1,232 @@
+/**
+ * The client for one Notary v1 trust server (Docker Content Trust's notary-server): the bytes of one metadata file of
+ * one GUN, `GET <origin>/v2/<gun>/_trust/tuf/<name>.json` (REAL-PEERS § 7). It satisfies the verifier's
+ * `NotaryV1MetadataSource` (verifiers/notaryv1/source.ts) by shape; registry/ never imports a verifier (DESIGN,
+ * "Layout for many verifiers").
+ *
+ * - Auth: notary-server answers 401 with the registry's Bearer challenge (`scope="repository:<GUN>:pull"`), so the
+ *   registry's Authenticator does the token flow; Basic credentials go only to this server's origin and the realm it
+ *   names (HTTPS unless it is this origin). No redirect is followed: notary-server sends none, and following one
+ *   could carry a token elsewhere; a 3xx is `bad_status`.
+ * - Bounds: the whole request (token, headers, body) has one deadline; the body is capped at `maxRoleBytes`
+ *   (Content-Length first, then the stream). notary's own client reads metadata of unknown length up to
+ *   `MaxDownloadSize = 100 << 20` and the timestamp up to `MaxTimestampSize = 1 << 20` (theupdateframework/notary
+ *   const.go, tuf/builder.go GetConsistentInfo); 4 MiB by default here, since served files are a few KB and a
+ *   delegation with thousands of tags stays far below it.
+ * - Cache (notary-cache.ts) and one request per (GUN, name) at a time (notary-flight.ts). A 404 is not kept: it
+ *   means "no trust data", which a `notary publish` a second later makes wrong, and the deny it causes is cheap.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import { AuthError, Authenticator } from './authenticator.ts';
+import { discard, readCapped } from './body.ts';
+import type { BasicCredential } from './credentials.ts';
+import { keepSeconds, NotaryRoleCache, parseCacheControl } from './notary-cache.ts';
+import { NotaryServerError } from './notary-errors.ts';
+import { SingleFlight } from './notary-flight.ts';
+import { isVersionedRoot, pullScope, trustPath } from './notary-names.ts';
+
+export { NotaryServerError, type NotaryServerErrorCode } from './notary-errors.ts';
+
+export interface NotaryServerLimits {
+  /** Largest metadata file read (default 4 MiB). */
+  readonly maxRoleBytes: number;
+  /** Whole request, token fetch and body included (default 10 s). */
+  readonly timeoutMs: number;
+  /** Cached files, at most (default 1000; 0 turns the cache off). */
+  readonly cacheEntries: number;
+  /** No file is kept longer than this, whatever its max-age (default 300 s; 0 turns the cache off). */
+  readonly maxCacheAgeSeconds: number;
+}
+
+export interface NotaryServerOptions {
+  /** The server's origin: https, or http for a loopback host only. */
+  readonly url: URL;
+  /** Absolute path of a PEM CA bundle trusted in addition to the public roots. */
+  readonly caFile?: string;
+  /** Basic credentials for this server (the caller looks up the entry). */
+  readonly credential?: BasicCredential;
+  readonly limits?: Partial<NotaryServerLimits>;
+}
+
+/** What the verifier's source returns (verifiers/notaryv1/source.ts MetadataFetch), restated here by shape. */
+export type NotaryRoleFetch = { readonly bytes: Uint8Array; readonly maxAgeSeconds?: number } | { readonly notFound: true };
+
+export const NOTARY_SERVER_DEFAULTS: NotaryServerLimits = { maxRoleBytes: 4 << 20, timeoutMs: 10_000, cacheEntries: 1000, maxCacheAgeSeconds: 300 };
+/** The cache's bound in bytes, beside its bound in entries. */
+export const NOTARY_CACHE_MAX_BYTES = 32 << 20;
+const MAX_CA_FILE = 1 << 20;
+const MAX_ERROR_BODY = 64 * 1024;
+
+export class NotaryServerClient {
+  readonly #origin: string;
+  readonly #limits: NotaryServerLimits;
+  readonly #agent: Agent;
+  readonly #auth: Authenticator;
+  readonly #cache: NotaryRoleCache;
+  readonly #flights = new SingleFlight<NotaryRoleFetch>();
+  #closed = false;
+
+  constructor(opts: NotaryServerOptions) {
+    this.#origin = checkOrigin(opts.url);
+    this.#limits = checkLimits(opts.limits);
+    const ca = opts.caFile === undefined ? undefined : readCa(opts.caFile);
+    const t = this.#limits.timeoutMs;
+    this.#agent = new Agent({
+      connections: 8,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: t,
+      bodyTimeout: t,
+      // `ca` replaces Node's default roots, so the public ones are passed along: the bundle is an addition.
+      connect: { timeout: t, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) },
+    });
+    this.#auth = new Authenticator(this.#origin, opts.credential, this.#agent, t);
+    const cacheOn = this.#limits.cacheEntries > 0 && this.#limits.maxCacheAgeSeconds > 0;
+    this.#cache = new NotaryRoleCache(cacheOn ? this.#limits.cacheEntries : 0, NOTARY_CACHE_MAX_BYTES);
+  }
+
+  /** Resolves with the bytes (and the server's remaining max-age) or `{notFound: true}` on a 404; rejects otherwise. */
+  async fetchRole(gun: string, name: string, signal?: AbortSignal): Promise<NotaryRoleFetch> {
+    const path = trustPath(gun, name);
+    if (this.#closed) throw new NotaryServerError('aborted', 'trust-server client is closed');
+    if (signal?.aborted) throw new NotaryServerError('aborted', 'trust-server request aborted by the caller');
+    const key = `${gun}\n${name}`;
+    const hit = this.#cache.get(key);
+    if (hit !== undefined) return hit;
+    return this.#flights.join(key, signal, (flight) => this.#fetch(key, gun, name, path, flight));
+  }
+
+  async #fetch(key: string, gun: string, name: string, path: string, flight: AbortSignal): Promise<NotaryRoleFetch> {
+    const deadline = AbortSignal.timeout(this.#limits.timeoutMs);
+    const signal = AbortSignal.any([flight, deadline]);
+    const where = `${this.#origin}${path}`;
+    try {
+      const res = await this.#get(path, pullScope(gun), signal);
+      if (res.statusCode === 404) {
+        await drain(res.body);
+        return { notFound: true };
+      }
+      if (res.statusCode !== 200) {
+        await drain(res.body);
+        const code = res.statusCode === 401 || res.statusCode === 403 ? 'denied' : 'bad_status';
+        throw new NotaryServerError(code, `${where} answered HTTP ${res.statusCode}`, res.statusCode);
+      }
+      const max = this.#limits.maxRoleBytes;
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > max) {
+        discard(res.body);
+        throw new NotaryServerError('too_large', `${where} is ${declared} bytes, more than the ${max} allowed`);
+      }
+      const bytes = await readCapped(res.body, max);
+      if (bytes === undefined) throw new NotaryServerError('too_large', `${where} is larger than the ${max} bytes allowed`);
+      const directives = parseCacheControl(res.headers['cache-control']);
+      this.#cache.set(key, bytes, directives.maxAgeSeconds, keepSeconds(directives, isVersionedRoot(name), this.#limits.maxCacheAgeSeconds));
+      const out = new Uint8Array(bytes);
+      return directives.maxAgeSeconds === undefined ? { bytes: out } : { bytes: out, maxAgeSeconds: directives.maxAgeSeconds };
+    } catch (err) {
+      throw classify(err, where, deadline, flight, this.#limits.timeoutMs);
+    }
+  }
+
+  /** One GET, answering one 401 challenge (as UpstreamClient.request does), never following a redirect. */
+  async #get(path: string, scope: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    let authorization = await untilAborted(this.#auth.prefetch(scope), signal);
+    for (let answered = false; ; answered = true) {
+      const headers: Record<string, string> = { 'user-agent': 'pullgate', accept: 'application/json, text/plain' };
+      if (authorization !== undefined) headers.authorization = authorization;
+      const res = await this.#agent.request({ origin: this.#origin, path, method: 'GET', headers, signal });
+      if (res.statusCode !== 401 || answered) return res;
+      await drain(res.body);
+      const retryWith = await untilAborted(this.#auth.answer(res.headers['www-authenticate'], scope, authorization), signal);
+      if (retryWith === undefined) throw new NotaryServerError('denied', `${this.#origin}${path} asks for credentials and none are configured`, 401);
+      authorization = retryWith;
+    }
+  }
+
+  /** Aborts what is under way, forgets the cache, closes the connections. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#flights.abortAll();
+    this.#cache.clear();
+    await this.#agent.close();
+  }
+}
+
+function classify(err: unknown, where: string, deadline: AbortSignal, flight: AbortSignal, timeoutMs: number): NotaryServerError {
+  if (err instanceof NotaryServerError) return err;
+  if (deadline.aborted) return new NotaryServerError('timeout', `${where}: no complete answer within ${timeoutMs} ms`);
+  if (flight.aborted) return new NotaryServerError('aborted', `${where}: aborted`);
+  if (err instanceof AuthError) {
+    return new NotaryServerError(err.code === 'TOKEN_FETCH_FAILED' ? 'unavailable' : 'denied', `${where}: ${err.message}`);
+  }
+  return new NotaryServerError('unavailable', `${where} unreachable: ${(err as Error).message}`);
+}
+
+/** The Authenticator has its own timeouts but takes no signal: the deadline still ends the wait for it. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+/** Reads a small error body to its end so the connection can be reused; a large one is dropped with its connection. */
+async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
+  if ((await readCapped(body, MAX_ERROR_BODY)) === undefined) return;
+}
+
+function checkOrigin(url: URL): string {
+  if (!(url instanceof URL)) throw new NotaryServerError('invalid_config', 'trust server url must be a URL');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new NotaryServerError('invalid_config', `trust server ${url.origin}: scheme must be https`);
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
+    throw new NotaryServerError('invalid_config', `trust server ${url.origin}: give the origin only (no path, query, fragment or user info)`);
+  }
+  // Credentials and tokens go to this origin: in clear text only where nothing leaves the host.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new NotaryServerError('invalid_config', `trust server ${url.origin}: plain http is allowed for a loopback host only`);
+  }
+  return url.origin;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(hostname);
+}
+
+function readCa(file: string): string {
+  if (!isAbsolute(file)) throw new NotaryServerError('invalid_config', `trust server caFile must be an absolute path: ${file}`);
+  let pem: string;
+  try {
+    const bytes = readFileSync(file);
+    if (bytes.length > MAX_CA_FILE) throw new Error(`larger than ${MAX_CA_FILE} bytes`);
+    pem = bytes.toString('utf8');
+  } catch (err) {
+    throw new NotaryServerError('invalid_config', `trust server caFile ${file}: ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new NotaryServerError('invalid_config', `trust server caFile ${file}: no PEM certificate in it`);
+  return pem;
+}
+
+const LIMIT_RANGES: { readonly [K in keyof NotaryServerLimits]: readonly [number, number] } = {
+  maxRoleBytes: [1, 64 << 20],
+  timeoutMs: [1, 600_000],
+  cacheEntries: [0, 100_000],
+  maxCacheAgeSeconds: [0, 86_400],
+};
+
+function checkLimits(given: Partial<NotaryServerLimits> | undefined): NotaryServerLimits {
+  const limits: { -readonly [K in keyof NotaryServerLimits]: number } = { ...NOTARY_SERVER_DEFAULTS };
+  for (const [name, [min, max]] of Object.entries(LIMIT_RANGES) as [keyof NotaryServerLimits, readonly [number, number]][]) {
+    const v = given?.[name] ?? NOTARY_SERVER_DEFAULTS[name];
+    limits[name] = v;
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw new NotaryServerError('invalid_config', `trust server limits.${name} must be an integer in [${min}, ${max}], got ${v}`);
+  }
+  return limits;
+}
