@@ -9,8 +9,10 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { PullgateConfig, RegistryConfig } from './types.ts';
 import { ConfigError, Fields, parseHostPort } from './fields.ts';
+import { parseImagePolicy } from '../policy/image-policy/parse.ts';
+import { readTextBounded } from '../policy/image-policy/parse-context.ts';
 
-const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs', 'audit'];
+const KNOWN_KEYS = ['listen', 'admin', 'mode', 'registries', 'notation', 'credentials', 'upstream', 'cache', 'webhook', 'logLevel', 'reloadIntervalMs', 'shutdownGraceMs', 'audit', 'policy'];
 const AUDIT_KEYS = ['containerdSocket', 'intervalMs', 'remove'];
 const WEBHOOK_KEYS = ['listen', 'tlsCert', 'tlsKey', 'clientCaFile', 'pinning', 'verify', 'verifyCachedDigests', 'exemptNamespaces', 'exemptImages', 'timeoutMs', 'maxBodyBytes', 'cacheTtlMs', 'maxResolutionsPerReview'];
 
@@ -102,8 +104,13 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
     upstream!.fail('coldDecisionMaxBytes', `${coldDecisionMaxBytes} is less than upstream.decisionMaxBytes (${decisionMaxBytes})`, 'raise coldDecisionMaxBytes or lower decisionMaxBytes');
   }
 
+  // Parsed here, with the rest, so a bad rule stops `serve`/`webhook`/`verify`/`audit` at start like any other
+  // config error; its files (a policy file, key files) are in imagePolicy.sources for the reloader to watch.
+  const imagePolicy = parseImagePolicy(root.value.policy, { file, baseDir, readText: readTextBounded });
+
   return {
     source,
+    imagePolicy,
     listen: parseHostPort(root.optionalString('listen') ?? '127.0.0.1:5050', file, 'listen'),
     admin: parseHostPort(root.optionalString('admin') ?? '127.0.0.1:9050', file, 'admin'),
     mode: root.optionalEnum('mode', ['enforce', 'audit'] as const) ?? 'enforce',

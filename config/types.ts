@@ -2,6 +2,7 @@
  * The validated, typed pullgate configuration. Wire data (YAML/JSON) is converted to these types once, in
  * `load.ts`; everything downstream trusts them.
  */
+import type { ImagePolicy } from '../policy/image-policy/types.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -133,6 +134,12 @@ export interface PullgateConfig {
   readonly webhook: WebhookConfig;
   /** Optional so configs built in code stay valid; loadConfig always fills it. */
   readonly audit?: AuditConfig;
+  /**
+   * The optional `policy` section (inline, or the file it names): which signature systems each scope requires.
+   * undefined = no section: the Notation trust policy alone decides, as before the image policy existed.
+   * Optional so configs built in code stay valid; loadConfig always sets it (to undefined without a section).
+   */
+  readonly imagePolicy?: ImagePolicy | undefined;
   /** How often the config file, trust policy and trust stores are checked for changes; 0 = never. */
   readonly reloadIntervalMs: number;
   /** On SIGTERM: how long in-flight pulls may take to finish before connections are cut. */
