@@ -31,6 +31,9 @@ export interface NotaryPeers {
   /** PEM CA that issued the server's certificate (and the signer's). */
   readonly caFile: string;
   readonly caPem: string;
+  /** notary-server's TLS certificate (SAN IP:127.0.0.1, issued by caFile) and key: a test relay can serve as the server. */
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
   /** notary-signer's gRPC port on 127.0.0.1 (mutual TLS: it requires a client certificate from the CA). */
   readonly signerGrpcPort: number;
   readonly serverPid: number;
@@ -129,6 +132,8 @@ export async function startNotary(opts: NotaryOptions = {}): Promise<NotaryPeers
       url,
       caFile: tls.caFile,
       caPem,
+      serverCertFile: tls.serverCertFile,
+      serverKeyFile: tls.serverKeyFile,
       signerGrpcPort: grpcPort,
       signerPid: started[0]!.proc.pid,
       serverPid: started[1]!.proc.pid,
