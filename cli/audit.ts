@@ -10,6 +10,7 @@ import type { PullgateConfig } from '../config/types.ts';
 import type { Decision } from '../policy/decision.ts';
 import { PolicyEngine } from '../policy/engine.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
+import { TrustServerClients } from './trust-servers.ts';
 import { canonicalRegistryHost } from '../oci/names.ts';
 import { upstreamArtifactFetcher } from '../registry/artifact-fetcher.ts';
 import { UpstreamClient } from '../registry/client.ts';
@@ -43,12 +44,13 @@ export async function runAudit(config: PullgateConfig, opts: AuditOptions): Prom
   const crlSource = new HttpCrlSource();
   const ocspSource = new HttpOcspSource();
   const containerd = new ContainerdClient(opts.socket);
+  const trustServers = new TrustServerClients(() => credentials);
   try {
     // containerd first: an unreachable socket (missing, permission denied) is the answer, whatever the policy.
     await containerd.namespaces();
-    const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => fetchers.get(canonicalRegistryHost(r)), crlSource, ocspSource });
-    if (!state.loaded) throw new UsageError(`audit: no usable Notation trust policy: ${state.problem}`);
+    const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => fetchers.get(canonicalRegistryHost(r)), crlSource, ocspSource, notaryV1: trustServers.deps() }, config.imagePolicy);
     const engine = new PolicyEngine(state);
+    if (!engine.ready) throw new UsageError(`audit: ${engine.notReadyReason}`);
     const entries = await auditImages({
       client: containerd,
       manifestMaxBytes: config.upstream.manifestMaxBytes,
@@ -59,7 +61,7 @@ export async function runAudit(config: PullgateConfig, opts: AuditOptions): Prom
     return { entries, durationMs: performance.now() - started };
   } finally {
     containerd.close();
-    await Promise.allSettled([...[...clients.values()].map((c) => c.close()), crlSource.close(), ocspSource.close()]);
+    await Promise.allSettled([...[...clients.values()].map((c) => c.close()), crlSource.close(), ocspSource.close(), trustServers.closeAll()]);
   }
 }
 

@@ -22,6 +22,7 @@ import { loadCredentials } from '../registry/credentials.ts';
 import { HttpCrlSource } from '../registry/crl-source.ts';
 import { HttpOcspSource } from '../registry/ocsp-source.ts';
 import { Reloader } from './reloader.ts';
+import { TrustServerClients } from './trust-servers.ts';
 import { startPeriodicAudit } from '../node/audit/periodic.ts';
 
 export interface RunningGate {
@@ -40,6 +41,9 @@ export interface RunningGate {
 
 export async function startGate(config: PullgateConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningGate> {
   const credentials = await loadCredentials(config.credentials);
+  // Notary v1 trust servers (image policy): clients per server definition, and the one version state per process.
+  let currentCredentials = credentials;
+  const trustServers = new TrustServerClients(() => currentCredentials);
   // Signature discovery goes through the mirror's own upstream clients (looked up per decision, so a config
   // reload that replaces the clients is picked up).
   // One fetcher per client: the verifier remembers per fetcher that a registry has no referrers API.
@@ -57,12 +61,13 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   // One cap on cold decisions for the process, whatever policy generation runs them (issue 12.5).
   const coldDecisions = new ColdDecisions(coldDecisionLimits(config.upstream));
   const loadEngine = async (engineConfig: PullgateConfig): Promise<PolicyEngine> => {
-    const state = await loadPolicyState(engineConfig.notation.configDir, { fetcherFor, crlSource, ocspSource, coldDecisions });
+    const state = await loadPolicyState(engineConfig.notation.configDir, { fetcherFor, crlSource, ocspSource, coldDecisions, notaryV1: trustServers.deps() }, engineConfig.imagePolicy);
     logScopeWarnings(logger, state.scopeWarnings); // scopes notation accepts that never match here: say so at every load
     return new PolicyEngine(state);
   };
   let engine = await loadEngine(config);
   if (!engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pull will be denied');
+  if (engine.hasImagePolicy) logger.info({ policy: config.imagePolicy?.file, rules: config.imagePolicy?.rules.length }, 'image policy: the most specific rule decides each image');
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
   const metrics = new ProxyMetrics();
   metrics.watchColdDecisions(coldDecisions);
@@ -71,7 +76,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   let draining = false;
   const admin = createAdminServer({
     metrics: metrics.registry,
-    notReadyReason: () => (draining ? 'shutting down' : engine.ready ? undefined : 'no usable Notation trust policy'),
+    notReadyReason: () => (draining ? 'shutting down' : engine.notReadyReason),
   });
   await mirror.listen(config.listen.host, config.listen.port);
   await new Promise<void>((resolve, reject) => {
@@ -89,6 +94,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
       mirror.useEngine(next);
     },
     applyConfig: (next, nextCredentials) => {
+      currentCredentials = nextCredentials;
       coldDecisions.configure(coldDecisionLimits(next.upstream));
       mirror.reconfigure(next, nextCredentials);
     },
@@ -119,12 +125,12 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
       cut.unref();
       await mirror.close();
       clearTimeout(cut);
-      await Promise.all([crlSource.close(), ocspSource.close(), closeAdmin()]);
+      await Promise.all([crlSource.close(), ocspSource.close(), trustServers.closeAll(), closeAdmin()]);
     },
     async close() {
       reloader.stop();
       audit?.stop();
-      await Promise.all([mirror.close(), crlSource.close(), ocspSource.close(), closeAdmin()]);
+      await Promise.all([mirror.close(), crlSource.close(), ocspSource.close(), trustServers.closeAll(), closeAdmin()]);
     },
   };
 }

@@ -9,6 +9,7 @@
 import type { PullgateConfig } from '../config/types.ts';
 import { targetRef, type Decision, type ImageTarget } from '../policy/decision.ts';
 import { PolicyEngine } from '../policy/engine.ts';
+import { TrustServerClients } from './trust-servers.ts';
 import { loadPolicyState } from '../policy/load-state.ts';
 import { scopeWarningsFor } from '../verifiers/notation/trust/scope-lint.ts';
 import { parseDigest } from '../oci/digest.ts';
@@ -97,6 +98,9 @@ function render(report: Report, json: boolean): VerifyOutput {
   for (const s of report.decision?.signatures ?? []) {
     if (!s.verified) lines.push(`  signature ${s.manifest}${s.signer ? ` (${s.signer})` : ''}: ${s.message ?? s.reason ?? 'failed'}`);
   }
+  for (const r of report.decision?.requirements ?? []) {
+    lines.push(`  ${r.verifier} requirement "${r.name}" (${r.key}): ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
+  }
   return { code, stdout: '', stderr: `${lines.join('\n')}\n` };
 }
 
@@ -113,26 +117,42 @@ export async function verifyCommand(config: PullgateConfig, text: string, json: 
   const client = new UpstreamClient(registryConfig, config.upstream, credentials.get(registryConfig.host), () => {});
   const crlSource = new HttpCrlSource();
   const ocspSource = new HttpOcspSource();
+  const trustServers = new TrustServerClients(() => credentials);
   try {
     const fetcher = upstreamArtifactFetcher(client);
-    const state = await loadPolicyState(config.notation.configDir, { fetcherFor: (r) => (canonicalRegistryHost(r) === parsed.registry ? fetcher : undefined), crlSource, ocspSource });
-    if (!state.loaded) throw new VerifyUsageError(`no usable Notation trust policy: ${state.problem}`);
+    const state = await loadPolicyState(
+      config.notation.configDir,
+      { fetcherFor: (r) => (canonicalRegistryHost(r) === parsed.registry ? fetcher : undefined), crlSource, ocspSource, notaryV1: trustServers.deps() },
+      config.imagePolicy,
+    );
+    const engine = new PolicyEngine(state);
+    if (!engine.ready) throw new VerifyUsageError(engine.notReadyReason ?? 'no usable policy');
     // A scope written for this image that never matches it (e.g. docker.io/nginx): its statement was not applied.
     const scopeNotes = scopeWarningsFor(state.scopeWarnings, parsed.registry, parsed.repository).map((w) => `pullgate: warning: ${w.message}\n`).join('');
     const withNotes = (out: VerifyOutput): VerifyOutput => ({ ...out, stderr: scopeNotes + out.stderr });
-    const fetched = await fetchManifest(client, parsed.repository, parsed.reference, undefined, config.upstream.manifestMaxBytes);
+    // As the gate does: under a rule whose trust data signs tags (Notary v1) the tag stands for the signed digest.
+    let reference = parsed.reference;
+    if (reference.kind === 'tag') {
+      const resolution = await engine.resolveTag({ registry: parsed.registry, repository: parsed.repository, tag: reference.tag });
+      if (resolution.kind === 'denied') {
+        const d = resolution.decision;
+        return withNotes(render({ ref, allowed: false, reason: d.reason, message: d.message, decision: d }, json));
+      }
+      if (resolution.kind === 'signed') reference = { kind: 'digest', digest: resolution.digest };
+    }
+    const fetched = await fetchManifest(client, parsed.repository, reference, undefined, config.upstream.manifestMaxBytes);
     if (!fetched.ok) return withNotes(render({ ref, allowed: false, reason: fetched.reason, message: fetched.message }, json));
     const m = fetched.manifest;
     const target: ImageTarget = { registry: parsed.registry, repository: parsed.repository, reference: shown, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, bytes: m.bytes };
     let decision: Decision;
     try {
-      decision = await new PolicyEngine(state).decide(target);
+      decision = await engine.decide(target);
     } catch (err) {
       decision = { allow: false, reason: 'verification_error', message: `internal error during verification: ${(err as Error).message}`, statement: undefined, checks: [] };
     }
     const pinned = `${parsed.registry}/${parsed.repository}@${m.digest.text}`;
     return withNotes(render({ ref, allowed: decision.allow, ...(decision.allow ? { pinned } : {}), digest: m.digest.text, mediaType: m.mediaType, reason: decision.reason, message: decision.message, decision }, json));
   } finally {
-    await Promise.allSettled([client.close(), crlSource.close(), ocspSource.close()]);
+    await Promise.allSettled([client.close(), crlSource.close(), ocspSource.close(), trustServers.closeAll()]);
   }
 }

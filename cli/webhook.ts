@@ -23,6 +23,7 @@ import { ImageResolver } from '../webhook/image-resolver.ts';
 import { WebhookMetrics } from '../webhook/metrics.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../webhook/server.ts';
 import { Reloader } from './reloader.ts';
+import { TrustServerClients } from './trust-servers.ts';
 
 export interface WebhookStartOptions {
   readonly logger?: Logger;
@@ -52,16 +53,22 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const fetchers = new Map<string, ArtifactFetcher>([...clients].map(([host, client]) => [host, upstreamArtifactFetcher(client)]));
   const crlSource = new HttpCrlSource();
   const ocspSource = new HttpOcspSource();
+  // Notary v1 trust servers of the image policy (the webhook's credentials are read once, at start).
+  const trustServers = new TrustServerClients(() => credentials);
 
   const needsPolicy = wh.pinning || wh.verify || wh.verifyCachedDigests;
   const loadEngine = async (engineConfig: PullgateConfig): Promise<PolicyEngine> => {
-    const loaded = await loadPolicyState(engineConfig.notation.configDir, { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}) });
+    const loaded = await loadPolicyState(
+      engineConfig.notation.configDir,
+      { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}), notaryV1: trustServers.deps(opts.clock) },
+      engineConfig.imagePolicy,
+    );
     logScopeWarnings(logger, loaded.scopeWarnings); // scopes notation accepts that never match here: say so at every load
     return new PolicyEngine(loaded);
   };
   const state: PolicyState = { loaded: false, problem: 'not loaded: webhook.pinning, webhook.verify and webhook.verifyCachedDigests are off' };
   let engine = needsPolicy ? await loadEngine(config) : new PolicyEngine(state);
-  if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir }, 'no usable trust policy: every pin and verification will be denied');
+  if (needsPolicy && !engine.ready) logger.error({ configDir: config.notation.configDir, problem: engine.notReadyReason }, 'no usable trust policy: every pin and verification will be denied');
 
   const resolver = new ImageResolver({
     clients,
@@ -101,7 +108,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   } catch (err) {
     reloader?.stop();
     await Promise.all([...clients.values()].map((c) => c.close()));
-    await Promise.all([crlSource.close(), ocspSource.close()]);
+    await Promise.all([crlSource.close(), ocspSource.close(), trustServers.closeAll()]);
     throw err;
   }
   logger.info(
@@ -129,7 +136,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
       reloader?.stop();
       await server.close();
       await Promise.all([...clients.values()].map((c) => c.close()));
-      await Promise.all([crlSource.close(), ocspSource.close()]);
+      await Promise.all([crlSource.close(), ocspSource.close(), trustServers.closeAll()]);
     },
   };
 }

@@ -48,7 +48,58 @@ export type DecisionReason =
   | 'verification_error'
   // The decision's own bounds (README § Security-relevant limits), not a property of the image:
   | 'budget_exceeded' // more upstream requests or bytes than one decision may spend (upstream.decisionMax*)
-  | 'gate_busy'; // every cold-decision slot taken and no room within upstream.coldDecisionWaitMs
+  | 'gate_busy' // every cold-decision slot taken and no room within upstream.coldDecisionWaitMs
+  // The image policy (policy/image-policy): which rule applied and how its requirements combined.
+  | 'policy_allow' // an `allow` rule: no verification
+  | 'policy_deny' // a `deny` rule
+  | 'no_policy_rule' // an image policy exists and no rule covers the image
+  | 'requirement_not_evaluated'
+  | 'digests_disagree' // requirements vouch for different digests of one tag
+  | 'length_mismatch' // the manifest's length differs from the length its trust data signs (Notary v1)
+  // Notary v1 (verifiers/notaryv1/errors.ts; shared words above — signature_invalid, expired — keep their sense):
+  | 'no_trust_data'
+  | 'fetch_failed'
+  | 'metadata_invalid'
+  | 'root_untrusted'
+  | 'unsupported_key'
+  | 'threshold_not_met'
+  | 'rollback'
+  | 'hash_mismatch'
+  | 'delegation_invalid'
+  | 'delegation_missing'
+  | 'tag_not_signed'
+  | 'digest_not_signed'
+  | 'digest_mismatch'
+  | 'digest_conflict'
+  | 'signer_untrusted';
+
+/**
+ * Which signature system decided, a bounded metric label: one verifier's name, several joined by `+` in a fixed
+ * order when a rule needed them together (`notaryv1+notation`), `policy` for an allow/deny rule or no rule, and
+ * `gate` for the proxy's own decisions (a platform manifest listed by a verified index).
+ */
+export type DecisionVerifier = string;
+
+/** What became of one requirement of the image policy's rule (DecisionReason-valued; see policy/requirements/). */
+export interface RequirementReport {
+  /** The requirement's name within its rule, and its config key (`policy.rules[2].require[0]`). */
+  readonly name: string;
+  readonly key: string;
+  readonly verifier: string;
+  readonly status: 'passed' | 'failed' | 'not_evaluated';
+  readonly reason?: DecisionReason;
+  readonly message?: string;
+  /** The manifest digest the requirement vouches for, when its system signs one for a tag (Notary v1). */
+  readonly digest?: string;
+  /** Notary v1: the GUN, the role(s) that decided with the key IDs that signed them, every role version seen. */
+  readonly notaryv1?: {
+    readonly gun: string;
+    readonly roles: readonly { readonly role: string; readonly version: number; readonly signerKeyIds: readonly string[] }[];
+    readonly versions: Readonly<Record<string, number>>;
+  };
+  /** Notation: the trust policy statement that applied and the signatures tried. */
+  readonly notation?: { readonly statement: string | undefined; readonly signatures?: readonly SignatureOutcome[] };
+}
 
 export type CheckName = 'integrity' | 'authenticity' | 'authenticTimestamp' | 'expiry' | 'revocation' | 'trustedIdentity';
 export type CheckAction = 'enforce' | 'log' | 'skip';
@@ -91,6 +142,44 @@ export interface Decision {
   readonly signatures?: readonly SignatureOutcome[];
   /** Failures the level only logs (permissive/audit, or `log` overrides), in words. */
   readonly warnings?: readonly string[];
+  /** Which signature system decided (metric label `verifier`); absent on decisions made before any verifier ran. */
+  readonly verifier?: DecisionVerifier;
+  /** The image policy rule that applied (`policy.rules[2]` and its scope), when an image policy is configured. */
+  readonly rule?: { readonly key: string; readonly scope: string };
+  /** Per requirement of that rule, in rule order. */
+  readonly requirements?: readonly RequirementReport[];
+}
+
+/** What a decision is about, before the manifest's bytes are in hand: enough to look up its signatures. */
+export type DecisionSubject = Pick<ImageTarget, 'registry' | 'repository' | 'digest'>;
+
+/** A tag to resolve, before anything is fetched. */
+export interface TagSubject {
+  readonly registry: string;
+  readonly repository: string;
+  readonly tag: string;
+}
+
+/**
+ * How a tag becomes a digest (issue 13.4). `registry`: ask the registry, as today (Notation and cosign sign
+ * digests; the signature must then cover whatever the tag names). `signed`: the policy's trust data signs the tag
+ * (Notary v1) — fetch exactly this digest, whatever the registry's tag says now; the decision on its bytes checks
+ * the signed length. `denied`: the tag cannot pass whatever the registry holds.
+ */
+export type TagResolution =
+  | { readonly kind: 'registry' }
+  | { readonly kind: 'signed'; readonly digest: Digest; readonly length: number; readonly verifier: string }
+  | { readonly kind: 'denied'; readonly decision: Decision };
+
+/** Verifies the Notation signatures of a target under a named statement; provided by verifiers/notation. */
+export interface SignatureVerifier {
+  verify(target: ImageTarget, statement: string): Promise<Decision>;
+  /**
+   * Starts the work of a coming verify() that needs only the subject (signature discovery), so it overlaps the
+   * caller's fetch of the manifest. Never throws and never decides anything: verify() still checks every
+   * signature against the bytes it is given.
+   */
+  prepare?(subject: DecisionSubject, statement: string): void;
 }
 
 export function targetRef(t: Pick<ImageTarget, 'registry' | 'repository' | 'reference'>): string {

@@ -8,7 +8,13 @@
  * registry scopes that can never match an image here.
  */
 import type { ArtifactFetcher, CrlSource, OcspSource } from '../oci/discovery/fetcher.ts';
+import { ConfigError } from '../config/fields.ts';
 import type { PolicyState } from './engine.ts';
+import { ImagePolicyRuntime } from './image-decision.ts';
+import type { ImagePolicy, NotaryV1Requirement } from './image-policy/types.ts';
+import { NotationRequirements, type NotationState } from './requirements/notation.ts';
+import { NotaryV1RequirementError, NotaryV1Requirements, type NotaryV1Deps } from './requirements/notaryv1.ts';
+import type { RequirementVerifier } from './requirements/requirement-verifier.ts';
 import { TrustPolicyError, type TrustStoreError } from '../verifiers/notation/trust/errors.ts';
 import { loadNotationConfig } from '../verifiers/notation/trust/notation-config.ts';
 import { lintRegistryScopes, type ScopeLintWarning } from '../verifiers/notation/trust/scope-lint.ts';
@@ -28,6 +34,8 @@ export interface PolicyStateDeps {
   readonly allowSymlinks?: boolean;
   /** The process-wide cap on cold decisions, shared by every policy generation; absent: one per verifier. */
   readonly coldDecisions?: ColdDecisions;
+  /** Trust-server access and the process's version state, for an image policy with Notary v1 requirements. */
+  readonly notaryV1?: NotaryV1Deps;
 }
 
 export type LoadedPolicyState = PolicyState & {
@@ -37,7 +45,34 @@ export type LoadedPolicyState = PolicyState & {
   readonly scopeWarnings?: readonly ScopeLintWarning[];
 };
 
-export async function loadPolicyState(configDir: string, deps: PolicyStateDeps): Promise<LoadedPolicyState> {
+/**
+ * `imagePolicy` is the config's parsed `policy:` section (absent: the Notation trust policy alone decides). With
+ * one, the Notation trust policy is read only when a rule requires Notation, and every verifier a rule names is
+ * prepared now: a requirement the verifier refuses fails the load with its config key, not a pull.
+ */
+export async function loadPolicyState(configDir: string, deps: PolicyStateDeps, imagePolicy?: ImagePolicy): Promise<LoadedPolicyState> {
+  const notation = imagePolicy === undefined || imagePolicy.verifiers.has('notation') ? await loadNotation(configDir, deps) : { loaded: false as const, problem: 'no image policy rule requires Notation' };
+  if (imagePolicy === undefined) return notation;
+  return { ...notation, image: imagePolicyRuntime(imagePolicy, notation, deps) };
+}
+
+function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: PolicyStateDeps): ImagePolicyRuntime {
+  const verifiers: { notation?: RequirementVerifier; notaryv1?: RequirementVerifier } = {};
+  if (policy.verifiers.has('notation')) verifiers.notation = new NotationRequirements(notation);
+  if (policy.verifiers.has('notaryv1')) {
+    const requirements = policy.rules.flatMap((r) => (r.action.kind === 'verify' ? r.action.requirements : [])).filter((r): r is NotaryV1Requirement => r.verifier === 'notaryv1');
+    if (deps.notaryV1 === undefined) throw new ConfigError(policy.file, requirements[0]!.key, 'Notary v1 requirements need trust-server access, which this command does not set up', 'run the check through pullgate serve, webhook or verify');
+    try {
+      verifiers.notaryv1 = new NotaryV1Requirements(requirements, deps.notaryV1);
+    } catch (err) {
+      if (err instanceof NotaryV1RequirementError) throw new ConfigError(policy.file, err.requirement.key, err.message, 'fix the root keys, delegations or signers of this requirement');
+      throw err;
+    }
+  }
+  return new ImagePolicyRuntime(policy, verifiers);
+}
+
+async function loadNotation(configDir: string, deps: PolicyStateDeps): Promise<LoadedPolicyState> {
   let config;
   try {
     config = await loadNotationConfig(configDir, { allowSymlinks: deps.allowSymlinks ?? true });

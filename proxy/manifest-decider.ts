@@ -7,7 +7,12 @@
  *   requests ask at the same time;
  * - an upstream outage fails closed, except for a digest (and the tag that named it) verified within the
  *   stale window;
- * - a cold digest's signature discovery runs while its manifest is fetched (PolicyEngine.prepare).
+ * - a cold digest's signature discovery runs while its manifest is fetched (PolicyEngine.prepare);
+ * - under an image policy rule whose system signs tags (Notary v1), the tag resolves to the digest the trust data
+ *   signs (PolicyEngine.resolveTag), not to what the registry's tag names now; that digest is fetched and decided
+ *   like any other (the decision checks the signed length). A tag the trust data refuses is refused before the
+ *   registry is asked — except in audit mode, where the registry resolves it and the decision says would_deny.
+ *   No stale serving for such a tag: a trust-server outage is a denial.
  */
 import type { ImageTarget } from '../policy/decision.ts';
 import type { Decision } from '../policy/decision.ts';
@@ -23,12 +28,16 @@ export type CacheResult = 'miss' | 'hit' | 'negative_hit' | 'closure' | 'stale';
 
 export type ManifestOutcome =
   | { readonly kind: 'decided'; readonly manifest: FetchedManifest; readonly decision: Decision; readonly cache: CacheResult }
+  /** The policy refused the tag itself (its trust data), so no manifest was fetched. */
+  | { readonly kind: 'refused'; readonly decision: Decision }
   | { readonly kind: 'failed'; readonly reason: FetchFailureReason; readonly message: string };
 
 export interface DeciderDeps {
   readonly engine: PolicyEngine;
   readonly store: VerifiedStore;
   readonly manifestMaxBytes: number;
+  /** Audit mode: a tag the policy refuses is still resolved by the registry, so the pull can go on (would_deny). */
+  readonly resolveRefusedTags?: boolean;
 }
 
 const ALL_TYPES = MANIFEST_MEDIA_TYPES.join(', ');
@@ -41,6 +50,14 @@ export async function decideManifest(deps: DeciderDeps, client: UpstreamClient, 
   const tagKey = `${repoKey}:${reference.tag}`;
   const remembered = deps.store.tag(tagKey, false);
   if (remembered !== undefined) return decideDigestText(deps, client, repository, repoKey, remembered, reference.tag);
+
+  const resolution = await deps.engine.resolveTag({ registry: client.registry.host, repository, tag: reference.tag });
+  if (resolution.kind === 'signed') {
+    const signed = await decideDigest(deps, client, repository, repoKey, resolution.digest, reference.tag, undefined);
+    if (signed.kind === 'decided' && signed.decision.allow) deps.store.rememberTag(tagKey, signed.manifest.digest.text);
+    return signed;
+  }
+  if (resolution.kind === 'denied' && deps.resolveRefusedTags !== true) return { kind: 'refused', decision: resolution.decision };
 
   const head = await headManifest(client, repository, reference.tag, accept);
   if (!head.ok) {
@@ -103,7 +120,7 @@ async function decideDigest(
     // not the one the index described, and is decided on its own below.
     const listed = index === undefined ? undefined : childAsListed(manifest, index.mediaType);
     if (index !== undefined && listed !== undefined) {
-      const decision: Decision = { allow: true, reason: 'listed_by_verified_index', message: `listed by verified index ${index.index}`, statement: undefined, checks: [] };
+      const decision: Decision = { allow: true, reason: 'listed_by_verified_index', message: `listed by verified index ${index.index}`, statement: undefined, checks: [], verifier: 'gate' };
       deps.store.remember(key, listed, decision, repoKey);
       return { kind: 'decided', manifest: listed, decision, cache: 'closure' };
     }

@@ -46,7 +46,12 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
     const note = deps.notes.lookup(request.reference.digest.text);
     if (note !== undefined) return sendOciError(res, request.method, new OciError('DENIED', note.message));
   }
-  const outcome = await decideManifest({ engine: deps.engine, store: deps.store, manifestMaxBytes: deps.manifestMaxBytes }, client, request.repository, request.reference, req.headers.accept);
+  const outcome = await decideManifest({ engine: deps.engine, store: deps.store, manifestMaxBytes: deps.manifestMaxBytes, resolveRefusedTags: deps.mode === 'audit' }, client, request.repository, request.reference, req.headers.accept);
+  if (outcome.kind === 'refused') {
+    const d = outcome.decision;
+    record(deps, { registry, ref, digest: undefined, decision: 'deny', reason: d.reason, message: d.message, started, method: request.method, cache: undefined, verifier: d.verifier, rule: d.rule?.key, requirements: d.requirements });
+    return deny(deps, request, res, `pullgate: ${ref}: ${d.message}`);
+  }
   if (outcome.kind === 'failed') {
     const notFound = outcome.reason === 'manifest_unknown';
     record(deps, { registry, ref, digest: undefined, decision: notFound ? 'not_found' : 'deny', reason: outcome.reason, message: outcome.message, started, method: request.method, cache: undefined });
@@ -68,6 +73,9 @@ export async function serveManifest(deps: ManifestDeps, request: ManifestRequest
     statement: decision.statement,
     checks: decision.checks,
     cache,
+    verifier: decision.verifier,
+    rule: decision.rule?.key,
+    requirements: decision.requirements,
   });
   if (!decision.allow && !audited) return deny(deps, request, res, `pullgate: ${ref}: ${decision.message}`);
   sendManifest(res, request.method, manifest);
@@ -120,6 +128,9 @@ interface DecisionRecord {
   readonly cache: CacheResult | undefined;
   readonly statement?: string | undefined;
   readonly checks?: Decision['checks'];
+  readonly verifier?: string | undefined;
+  readonly rule?: string | undefined;
+  readonly requirements?: Decision['requirements'];
 }
 
 /**
@@ -128,7 +139,7 @@ interface DecisionRecord {
  */
 function record(deps: ManifestDeps, r: DecisionRecord): void {
   const seconds = (performance.now() - r.started) / 1000;
-  deps.metrics.decisions.inc({ registry: r.registry, decision: r.decision, reason: r.reason });
+  deps.metrics.decisions.inc({ registry: r.registry, decision: r.decision, reason: r.reason, verifier: r.verifier ?? 'none' });
   deps.metrics.decisionSeconds.observe({ decision: r.decision }, seconds);
   const level = r.decision === 'allow' ? (r.cache === 'hit' || r.cache === 'closure' ? 'debug' : 'info') : 'warn';
   if (!deps.logger.isLevelEnabled(level)) return;
@@ -142,6 +153,9 @@ function record(deps: ManifestDeps, r: DecisionRecord): void {
       cache: r.cache,
       statement: r.statement,
       checks: r.checks,
+      verifier: r.verifier,
+      rule: r.rule,
+      requirements: r.requirements?.map((q) => ({ name: q.name, key: q.key, verifier: q.verifier, status: q.status, reason: q.reason, digest: q.digest, roles: q.notaryv1?.roles })),
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },
     `${r.decision}: ${r.message}`,

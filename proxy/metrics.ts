@@ -14,7 +14,7 @@ export interface ColdDecisionsView {
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly decisions: Counter<'registry' | 'decision' | 'reason'>;
+  readonly decisions: Counter<'registry' | 'decision' | 'reason' | 'verifier'>;
   readonly decisionSeconds: Histogram<'decision'>;
   readonly upstreamRequests: Counter<'registry' | 'kind' | 'status'>;
   readonly decisionCache: Counter<'result'>;
@@ -29,8 +29,8 @@ export class ProxyMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.decisions = new Counter({
       name: 'pullgate_pull_decisions_total',
-      help: 'Manifest requests decided, by registry, decision (allow, deny, would_deny) and reason.',
-      labelNames: ['registry', 'decision', 'reason'],
+      help: 'Manifest requests decided, by registry, decision (allow, deny, would_deny), reason and the verifier that decided (notation, notaryv1, notaryv1+notation, policy; none before any verifier ran).',
+      labelNames: ['registry', 'decision', 'reason', 'verifier'],
       registers: [this.registry],
     });
     this.decisionSeconds = new Histogram({

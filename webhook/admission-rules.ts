@@ -213,7 +213,7 @@ export class AdmissionRules {
     }
     const shown = ref.digest?.text ?? ref.tag ?? 'latest';
     if (resolution.outcome === 'unresolved') return violation('unresolved', `${what}: cannot resolve ${shown}: ${resolution.message}`);
-    if (resolution.outcome === 'denied') return violation('policy_denied', `${what}: ${resolution.digest} is denied by the trust policy: ${resolution.decision.message}`);
+    if (resolution.outcome === 'denied') return violation('policy_denied', `${what}: ${resolution.digest ?? shown} is denied by the trust policy: ${resolution.decision.message}`);
     if (!cached) return {};
     return { patch: { op: 'replace', path: c.imagePointer, value: `${c.image}@${resolution.digest}` } };
   }

@@ -2,7 +2,9 @@
  * "Resolve a tag (or digest) and decide on it", for pinning and `webhook.verify`: the same steps the node gate
  * takes on a resolve — fetch the manifest upstream with the registry's UpstreamClient (bytes capped, hashed,
  * checked against the claimed digest in registry/manifest-fetch.ts), then `PolicyEngine.decide` on exactly those
- * bytes. The digest a pin names is therefore the digest whose signatures were verified.
+ * bytes. The digest a pin names is therefore the digest whose signatures were verified. Under an image policy
+ * rule whose system signs tags (Notary v1), the tag resolves to the digest its trust data signs
+ * (PolicyEngine.resolveTag), so `/mutate` pins to the signed digest, whatever the registry's tag says now.
  *
  * Concurrent admissions of the same image (a Deployment scaled to 50 replicas admits 50 Pods) share one
  * resolution; a finished one is reused for `cacheTtlMs`. Upstream failures are not kept, so the next request
@@ -25,8 +27,8 @@ import type { ImageReference } from './image-reference.ts';
 export type Resolution =
   /** The engine allowed this digest. */
   | { readonly outcome: 'allowed'; readonly digest: string; readonly decision: Decision }
-  /** The manifest was fetched and the engine denied it. */
-  | { readonly outcome: 'denied'; readonly digest: string; readonly decision: Decision }
+  /** The engine denied the manifest (digest), or the tag itself before any fetch (digest undefined: Notary v1). */
+  | { readonly outcome: 'denied'; readonly digest: string | undefined; readonly decision: Decision }
   /** Nothing to decide on: the manifest could not be fetched (or the engine failed). */
   | { readonly outcome: 'unresolved'; readonly reason: FetchFailureReason | 'unsupported_digest' | 'engine_error' | 'timeout'; readonly message: string };
 
@@ -106,7 +108,7 @@ export class ImageResolver {
           gen.done?.set(key, r);
           // The decision is about the digest's bytes: a later review naming that digest (a pinned Pod after
           // /mutate, a controller's copy) finds it without a second lookup.
-          if (ref.digest === undefined && r.outcome !== 'unresolved') gen.done?.set(`${ref.name}@${r.digest}`, r);
+          if (ref.digest === undefined && r.outcome !== 'unresolved' && r.digest !== undefined) gen.done?.set(`${ref.name}@${r.digest}`, r);
         }
         return r;
       });
@@ -119,9 +121,13 @@ export class ImageResolver {
     if (client === undefined) return { outcome: 'unresolved', reason: 'upstream_unavailable', message: `registry ${ref.domain} is not configured` };
     const signal = AbortSignal.timeout(this.#opts.timeoutMs);
     const d = ref.digest;
-    const manifestRef = d === undefined
-      ? { kind: 'tag' as const, tag: reference }
-      : d.algorithm === 'sha384'
+    const byTag = d === undefined ? await engine.resolveTag({ registry: ref.domain, repository: ref.path, tag: reference }) : undefined;
+    if (byTag?.kind === 'denied') return { outcome: 'denied', digest: undefined, decision: byTag.decision };
+    const manifestRef = byTag?.kind === 'signed'
+      ? { kind: 'digest' as const, digest: byTag.digest }
+      : d === undefined
+        ? { kind: 'tag' as const, tag: reference }
+        : d.algorithm === 'sha384'
         ? undefined
         : { kind: 'digest' as const, digest: { algorithm: d.algorithm, hex: d.hex, text: d.text } satisfies Digest };
     if (manifestRef === undefined) return { outcome: 'unresolved', reason: 'unsupported_digest', message: 'pullgate verifies sha256 and sha512 digests only' };
@@ -162,6 +168,7 @@ export class ImageResolver {
 const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
   'upstream_unavailable', 'upstream_rate_limited', 'upstream_denied', 'upstream_invalid',
   'verification_timeout', 'verification_error', 'revocation_inconclusive', 'no_trust_policy', 'gate_busy',
+  'fetch_failed', // Notary v1: the trust server could not be reached
 ]);
 
 function isLasting(r: Resolution): boolean {

@@ -54,6 +54,7 @@ t.test('a child of a signed index is served under the media type the index lists
   const engine = {
     ready: true,
     problems: [],
+    resolveTag: async () => ({ kind: 'registry' }),
     prepare: () => {},
     decide: async (target: ImageTarget): Promise<Decision> => {
       decided.push(target.digest.text);

@@ -74,6 +74,7 @@ function fakeEngine(verdict: Decision, calls: string[], name: string): PolicyEng
   return {
     ready: true,
     problems: [],
+    resolveTag: async () => ({ kind: 'registry' }),
     prepare: () => {},
     decide: async () => {
       calls.push(name);

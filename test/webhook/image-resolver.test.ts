@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { buildConfig } from '../../config/load.ts';
 import type { Decision, ImageTarget } from '../../policy/decision.ts';
-import type { DecisionSubject, PolicyEngine } from '../../policy/engine.ts';
+import type { DecisionSubject } from '../../policy/decision.ts';
+import type { PolicyEngine } from '../../policy/engine.ts';
 import { UpstreamClient } from '../../registry/client.ts';
 import { ImageResolver } from '../../webhook/image-resolver.ts';
 import { parseImageReference } from '../../webhook/image-reference.ts';
@@ -44,6 +45,7 @@ t.test('single flight, TTL cache, no caching of failures, dry runs', async (t) =
       if (verdict instanceof Error) throw verdict;
       return verdict;
     },
+    resolveTag: async () => ({ kind: 'registry' }),
     prepare: (subject: DecisionSubject) => void events.push(`prepare ${subject.registry}/${subject.repository}@${subject.digest.text}`),
   } as unknown as PolicyEngine;
   const errors: unknown[] = [];
@@ -122,6 +124,7 @@ t.test('a policy change while a resolution is deciding: the new policy never see
   const decided: string[] = [];
   let finishOld: () => void = () => {};
   const oldEngine = {
+    resolveTag: async () => ({ kind: 'registry' }),
     prepare: () => {},
     decide: async () => {
       decided.push('old');
@@ -130,6 +133,7 @@ t.test('a policy change while a resolution is deciding: the new policy never see
     },
   } as unknown as PolicyEngine;
   const newEngine = {
+    resolveTag: async () => ({ kind: 'registry' }),
     prepare: () => {},
     decide: async () => {
       decided.push('new');

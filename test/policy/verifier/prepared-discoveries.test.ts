@@ -4,7 +4,8 @@
  * shown in the pull path by test/proxy/discovery-overlap.test.ts.
  */
 import t from 'tap';
-import { PolicyEngine, type DecisionSubject, type SignatureVerifier, type VerificationLevelName } from '../../../policy/engine.ts';
+import type { DecisionSubject, SignatureVerifier } from '../../../policy/decision.ts';
+import { PolicyEngine, type VerificationLevelName } from '../../../policy/engine.ts';
 import type { Discovery } from '../../../verifiers/notation/discovery/discover.ts';
 import { PreparedDiscoveries } from '../../../verifiers/notation/verifier/prepared-discoveries.ts';
 

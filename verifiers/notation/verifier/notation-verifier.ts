@@ -11,8 +11,7 @@
  * request and byte budget, each digest fetched once, one AbortSignal that the deadline fires, so a decision
  * that timed out stops downloading instead of running on behind its answer.
  */
-import type { Decision, DecisionReason, ImageTarget, SignatureOutcome } from '../../../policy/decision.ts';
-import type { DecisionSubject, SignatureVerifier } from '../../../policy/engine.ts';
+import type { Decision, DecisionReason, DecisionSubject, ImageTarget, SignatureOutcome, SignatureVerifier } from '../../../policy/decision.ts';
 import { DEFAULT_DECISION_BUDGET, DecisionBudget } from '../../../oci/discovery/decision-budget.ts';
 import { DEFAULT_DISCOVERY_LIMITS, ReferrersSupport, discoverSignatures, type Discovery, type DiscoveryLimits } from '../discovery/discover.ts';
 import type { ArtifactFetcher, CrlSource, DecisionBudgetLimits, FetchErrorCode, OcspSource } from '../../../oci/discovery/fetcher.ts';

@@ -14,7 +14,7 @@
  * extra requests or bytes. An entry nobody claims (the manifest fetch failed) has its budget ended when it
  * expires or is crowded out, which stops whatever it still has in flight.
  */
-import type { DecisionSubject } from '../../../policy/engine.ts';
+import type { DecisionSubject } from '../../../policy/decision.ts';
 import type { Discovery } from '../discovery/discover.ts';
 
 /** Something that holds upstream work open until it is ended (a DecisionBudget). */
