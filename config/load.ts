@@ -26,10 +26,20 @@ export const DEFAULT_REGISTRIES: readonly { host: string; endpoint: string }[] =
   { host: 'docker.io', endpoint: 'https://registry-1.docker.io' },
 ];
 
+export interface LoadOptions {
+  /**
+   * Every file the load reads or tries to read (the config file, a policy file, key files) is appended, also
+   * when the load fails: the reloader watches them so that fixing or creating the file a broken config named
+   * is noticed.
+   */
+  readonly attempted?: string[];
+}
+
 /** Reads `file` (or returns the built-in defaults when `file` is undefined). */
-export async function loadConfig(file: string | undefined): Promise<PullgateConfig> {
+export async function loadConfig(file: string | undefined, opts: LoadOptions = {}): Promise<PullgateConfig> {
   if (file === undefined) return buildConfig({}, undefined);
   const absolute = path.resolve(file);
+  opts.attempted?.push(absolute);
   let text: string;
   try {
     text = await readFile(absolute, 'utf8');
@@ -42,11 +52,11 @@ export async function loadConfig(file: string | undefined): Promise<PullgateConf
   } catch (err) {
     throw new ConfigError(absolute, '(file)', `not valid YAML/JSON: ${(err as Error).message}`, 'fix the syntax');
   }
-  return buildConfig(raw ?? {}, absolute);
+  return buildConfig(raw ?? {}, absolute, opts);
 }
 
 /** Validates an already-parsed document; exported for tests and for callers that embed the config. */
-export function buildConfig(raw: unknown, source: string | undefined): PullgateConfig {
+export function buildConfig(raw: unknown, source: string | undefined, opts: LoadOptions = {}): PullgateConfig {
   const file = source ?? '(built-in defaults)';
   const baseDir = source === undefined ? process.cwd() : path.dirname(source);
   const root = Fields.object(raw, file, '(root)');
@@ -106,7 +116,9 @@ export function buildConfig(raw: unknown, source: string | undefined): PullgateC
 
   // Parsed here, with the rest, so a bad rule stops `serve`/`webhook`/`verify`/`audit` at start like any other
   // config error; its files (a policy file, key files) are in imagePolicy.sources for the reloader to watch.
-  const imagePolicy = parseImagePolicy(root.value.policy, { file, baseDir, readText: readTextBounded });
+  const attempted = opts.attempted;
+  const readText = attempted === undefined ? readTextBounded : (p: string, max: number) => (attempted.push(p), readTextBounded(p, max));
+  const imagePolicy = parseImagePolicy(root.value.policy, { file, baseDir, readText });
 
   return {
     source,
