@@ -172,7 +172,7 @@ export class Reloader {
 
 /**
  * Everything an ImagePolicy says, as text, to tell a changed policy from an unchanged one: keys by their DER
- * SubjectPublicKeyInfo (the KeyObject is derived from it), maps and sets as their entries, URLs as text.
+ * SubjectPublicKeyInfo (the KeyObject is derived from it), maps and sets as their entries, URLs and patterns as text.
  */
 function policyIdentity(policy: ImagePolicy | undefined): string {
   if (policy === undefined) return '';
@@ -180,6 +180,8 @@ function policyIdentity(policy: ImagePolicy | undefined): string {
     if (value instanceof KeyObject) return undefined;
     if (value instanceof Map) return [...value.entries()];
     if (value instanceof Set) return [...value.values()];
+    // JSON.stringify renders every RegExp as {}: two different patterns (cosign identities) must not compare equal.
+    if (value instanceof RegExp) return `/${value.source}/${value.flags}`;
     return value;
   });
 }
