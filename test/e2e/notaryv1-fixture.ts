@@ -93,31 +93,53 @@ export async function pullBoth(containerd: ContainerdPeer, ref: string): Promise
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** What the gate must have recorded for a decision: its log line's reason and verifier, and the counter for both. */
+export interface GateRecord {
+  readonly gate: PullgateProcess;
+  readonly reason: string;
+  readonly verifier: string;
+}
+
+const decisions = (gate: PullgateProcess, decision: string, r: GateRecord): Promise<number> =>
+  gate.metric('pullgate_pull_decisions_total', { decision, reason: r.reason, verifier: r.verifier });
+
+/** The log lines of `ref` with `decision` all carry the expected reason and verifier, and the counter moved. */
+async function assertRecorded(t: Test, ref: string, decision: string, r: GateRecord, before: number): Promise<void> {
+  const lines = r.gate.logLines().filter((l) => l.ref === ref && l.decision === decision);
+  t.ok(lines.length > 0, `${ref}: a ${decision} line is logged`);
+  t.same([...new Set(lines.map((l) => `${String(l.reason)} by ${String(l.verifier)}`))], [`${r.reason} by ${r.verifier}`], `${ref}: logged as ${r.reason} by ${r.verifier}`);
+  t.ok((await decisions(r.gate, decision, r)) > before, `${ref}: counted as ${decision}{reason="${r.reason}",verifier="${r.verifier}"}`);
+}
+
 /**
  * Both pulls of `ref` are refused by the gate: ctr prints `denied: pullgate: <ref>: …` and both ctr's error and the
- * CRI error kubelet would show carry `words` (the reason in words).
+ * CRI error kubelet would show carry `words` (the reason in words); with `record`, the gate logged and counted it.
  */
-export async function assertDenied(t: Test, containerd: ContainerdPeer, ref: string, words: RegExp): Promise<void> {
+export async function assertDenied(t: Test, containerd: ContainerdPeer, ref: string, words: RegExp, record?: GateRecord): Promise<void> {
+  const before = record === undefined ? 0 : await decisions(record.gate, 'deny', record);
   const { ctr, cri } = await pullBoth(containerd, ref);
   t.not(ctr.code, 0, `${ref}: ctr pull fails`);
   t.match(ctr.stderr, new RegExp(`denied: pullgate: ${escape(ref)}: `), `${ref}: the gate's message reaches ctr`);
   t.match(ctr.stderr, words, `${ref}: ctr's error has the reason`);
   t.notOk(cri.ok, `${ref}: CRI PullImage fails`);
   if (!cri.ok) {
-    t.match(cri.message, /pullgate/, `${ref}: the CRI error names pullgate`);
+    t.match(cri.message, new RegExp(`pullgate: ${escape(ref)}: `), `${ref}: the CRI error names pullgate and the image`);
     t.match(cri.message, words, `${ref}: the CRI error (what kubelet shows) has the reason`);
   }
   t.notOk(await digestInContainerd(containerd, ref, 'default'), `${ref}: no image in containerd (ctr)`);
   t.notOk(await digestInContainerd(containerd, ref, 'k8s.io'), `${ref}: no image in containerd (CRI)`);
+  if (record !== undefined) await assertRecorded(t, ref, 'deny', record, before);
 }
 
-/** Both pulls of `ref` succeed and containerd records `digest` for it in both namespaces. */
-export async function assertPullsAs(t: Test, containerd: ContainerdPeer, ref: string, digest: string): Promise<void> {
+/** Both pulls of `ref` succeed and containerd records `digest` for it in both namespaces; with `record`, as logged. */
+export async function assertPullsAs(t: Test, containerd: ContainerdPeer, ref: string, digest: string, record?: GateRecord): Promise<void> {
+  const before = record === undefined ? 0 : await decisions(record.gate, 'allow', record);
   const { ctr, cri } = await pullBoth(containerd, ref);
   t.equal(ctr.code, 0, `ctr images pull ${ref}: ${ctr.stderr}`);
   t.equal(await digestInContainerd(containerd, ref, 'default'), digest, `${ref}: ctr recorded the signed digest`);
   t.ok(cri.ok, `CRI PullImage ${ref}: ${cri.ok ? '' : cri.message}`);
   t.equal(await digestInContainerd(containerd, ref, 'k8s.io'), digest, `${ref}: CRI recorded the signed digest`);
+  if (record !== undefined) await assertRecorded(t, ref, 'allow', record, before);
 }
 
 /**
@@ -134,16 +156,15 @@ export async function assertNoBypass(t: Test, registry: RegistryPeer): Promise<v
 
 /**
  * A by-digest pull: containerd resolves it with a HEAD, whose 403 carries no body, so ctr and CRI only say 403;
- * the reason is in the gate's decision log for that digest.
+ * the reason is in the gate's decision log and counter.
  */
-export async function assertDeniedByDigest(t: Test, containerd: ContainerdPeer, gate: PullgateProcess, ref: string, words: RegExp): Promise<void> {
+export async function assertDeniedByDigest(t: Test, containerd: ContainerdPeer, ref: string, record: GateRecord): Promise<void> {
+  const before = await decisions(record.gate, 'deny', record);
   const { ctr, cri } = await pullBoth(containerd, ref);
   t.not(ctr.code, 0, `${ref}: ctr pull fails`);
   t.match(ctr.stderr, /403 Forbidden/, `${ref}: refused by the gate`);
   t.notOk(cri.ok, `${ref}: CRI PullImage fails`);
   if (!cri.ok) t.match(cri.message, /403 Forbidden/, `${ref}: CRI: refused by the gate`);
-  const digest = ref.slice(ref.indexOf('@') + 1);
-  const denials = gate.logLines().filter((l) => l.decision === 'deny' && JSON.stringify(l).includes(digest));
-  t.ok(denials.length > 0, `${ref}: the denial is logged`);
-  t.ok(denials.some((l) => words.test(JSON.stringify(l))), `${ref}: with the reason ${words}: ${JSON.stringify(denials[0] ?? {})}`);
+  t.notOk(await digestInContainerd(containerd, ref, 'default'), `${ref}: no image in containerd (ctr)`);
+  await assertRecorded(t, ref, 'deny', record, before);
 }
