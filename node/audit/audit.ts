@@ -7,7 +7,9 @@
 import type { Decision, ImageTarget } from '../../policy/decision.ts';
 import { parseDigest } from '../../oci/digest.ts';
 import { canonicalRegistryHost } from '../../oci/names.ts';
-import type { ContainerdClient, ContainerUse, StoredImage } from '../containerd/client.ts';
+import type { ContainerdClient } from '../containerd/client.ts';
+import { checkContent } from './content-check.ts';
+import { listInventory, type InventoryImage, type InventoryUse } from './inventory.ts';
 
 export type AuditAction = 'kept' | 'removed' | 'in_use' | 'remove_failed';
 
@@ -22,6 +24,8 @@ export interface AuditEntry {
   readonly namespaces: string[];
   readonly containers: string[];
   readonly running: boolean;
+  /** CRI's image id (config digest) when kubelet's namespace holds the image: what CRI containers refer to. */
+  readonly criImageId?: string;
   action?: AuditAction;
   actionMessage?: string;
 }
@@ -36,19 +40,11 @@ export interface AuditDeps {
 }
 
 const BARE_ID = /^sha256:[0-9a-f]{64}$/;
-const MAX_CHILDREN = 64;
 
-interface Group { registry: string; repository: string; digest: string; mediaType: string; records: StoredImage[] }
+interface Group { registry: string; repository: string; digest: string; mediaType: string; records: InventoryImage[] }
 
 export async function auditImages(deps: AuditDeps): Promise<AuditEntry[]> {
-  const { client } = deps;
-  const records: StoredImage[] = [];
-  const uses: ContainerUse[] = [];
-  for (const ns of await client.namespaces()) {
-    records.push(...(await client.images(ns)));
-    uses.push(...(ns === 'k8s.io' ? [] : await client.containers(ns)));
-  }
-  uses.push(...(await client.criContainers()));
+  const { images: records, uses } = await listInventory(deps.client);
   const groups = new Map<string, Group>();
   const entries: AuditEntry[] = [];
   for (const r of records) {
@@ -66,21 +62,35 @@ export async function auditImages(deps: AuditDeps): Promise<AuditEntry[]> {
     groups.set(key, g);
   }
   for (const g of groups.values()) entries.push(await decideGroup(deps, g, uses));
+  // An image known only by its id (every name removed, e.g. a tag moved away and its repo digest deleted) has no
+  // repository to look up signatures in: it cannot pass, but it must not vanish from the report either.
+  const named = new Set([...groups.values()].map((g) => g.digest));
+  const unnamed = new Map<string, InventoryImage[]>();
+  for (const r of records) if (BARE_ID.test(r.name) && !named.has(r.digest)) unnamed.set(r.digest, [...(unnamed.get(r.digest) ?? []), r]);
+  for (const [digest, rs] of unnamed) {
+    const g: Group = { registry: '', repository: '', digest, mediaType: rs[0]!.mediaType, records: rs };
+    const criIds = new Set(rs.flatMap((r) => (r.criImageId === undefined ? [] : [r.criImageId])));
+    entries.push(entry(g, 'deny', 'unnamed_image', `known only by its image id ${rs[0]!.name}: no repository to fetch signatures from`, uses.filter((u) => (u.imageId !== undefined && criIds.has(u.imageId)) || u.image === rs[0]!.name)));
+  }
   return entries;
 }
 
-async function decideGroup(deps: AuditDeps, g: Group, uses: ContainerUse[]): Promise<AuditEntry> {
+async function decideGroup(deps: AuditDeps, g: Group, uses: InventoryUse[]): Promise<AuditEntry> {
   const ns = g.records[0]!.namespace;
   const names = new Set(g.records.map((r) => r.name));
-  const content = await deps.client.readContent(ns, g.digest, deps.manifestMaxBytes);
-  // Which containers use it: by name, by manifest digest, or (CRI) by image id = a config digest under it.
-  const configs = content.ok ? await configDigests(deps, ns, content.bytes) : new Set<string>();
-  const users = uses.filter((u) => names.has(u.image) || u.image === g.digest || configs.has(u.image) || u.image.endsWith(`@${g.digest}`));
+  const criIds = new Set(g.records.flatMap((r) => (r.criImageId === undefined ? [] : [r.criImageId])));
+  // Which containers use it: CRI containers by the image id CRI resolved; others by name or manifest digest.
+  const users = uses.filter((u) => (u.imageId !== undefined && criIds.has(u.imageId)) || names.has(u.image) || u.image === g.digest || u.image.endsWith(`@${g.digest}`));
   const deny = (reason: string, message: string) => entry(g, 'deny', reason, message, users);
+  if (g.digest === '') return deny('image_unresolved', `CRI lists ${[...names].join(', ')} but containerd records no target for it`);
   const digest = parseDigest(g.digest);
   if (!digest.ok) return deny('invalid_digest', `containerd records target ${JSON.stringify(g.digest)}: ${digest.reason}`);
+  const content = await deps.client.readContent(ns, g.digest, deps.manifestMaxBytes);
   if (!content.ok) return deny(content.reason, content.message);
-  const target: ImageTarget = { registry: g.registry, repository: g.repository, reference: g.digest, digest: digest.digest, mediaType: g.mediaType, size: content.bytes.length, bytes: content.bytes };
+  const problem = await checkContent(deps.client, ns, g.digest, content.bytes, deps.manifestMaxBytes);
+  if (problem !== undefined) return deny(problem.reason, problem.message);
+  const mediaType = g.mediaType || mediaTypeOf(content.bytes);
+  const target: ImageTarget = { registry: g.registry, repository: g.repository, reference: g.digest, digest: digest.digest, mediaType, size: content.bytes.length, bytes: content.bytes };
   const pending = deps.decide(g.registry, target);
   if (pending === undefined) return deny('registry_not_configured', `registry ${g.registry} is not mirrored by pullgate (add it to "registries")`);
   let decision: Decision;
@@ -92,24 +102,18 @@ async function decideGroup(deps: AuditDeps, g: Group, uses: ContainerUse[]): Pro
   return entry(g, decision.allow ? 'allow' : 'deny', decision.reason, decision.message, users);
 }
 
-/** Config digests of a manifest, or of each platform manifest of an index present in the store (bounded). */
-async function configDigests(deps: AuditDeps, ns: string, bytes: Buffer): Promise<Set<string>> {
-  const out = new Set<string>();
-  const parse = (b: Buffer): { config?: { digest?: unknown }; manifests?: Array<{ digest?: unknown }> } => {
-    try { return JSON.parse(b.toString('utf8')) as never; } catch { return {}; }
-  };
-  const doc = parse(bytes);
-  if (typeof doc.config?.digest === 'string') out.add(doc.config.digest);
-  for (const child of (doc.manifests ?? []).slice(0, MAX_CHILDREN)) {
-    if (typeof child.digest !== 'string') continue;
-    const read = await deps.client.readContent(ns, child.digest, deps.manifestMaxBytes);
-    const c = read.ok ? parse(read.bytes) : {};
-    if (typeof c.config?.digest === 'string') out.add(c.config.digest);
+/** A manifest's own mediaType field, for names CRI listed without a containerd descriptor. */
+function mediaTypeOf(bytes: Buffer): string {
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+    return typeof doc.mediaType === 'string' ? doc.mediaType : '';
+  } catch {
+    return '';
   }
-  return out;
 }
 
-function entry(g: Group, verdict: 'allow' | 'deny', reason: string, message: string, users: ContainerUse[]): AuditEntry {
+function entry(g: Group, verdict: 'allow' | 'deny', reason: string, message: string, users: InventoryUse[]): AuditEntry {
+  const criImageId = g.records.find((r) => r.criImageId !== undefined)?.criImageId;
   return {
     references: [...new Set(g.records.map((r) => r.name))].sort(),
     registry: g.registry ? canonicalRegistryHost(g.registry) : '',
@@ -121,6 +125,7 @@ function entry(g: Group, verdict: 'allow' | 'deny', reason: string, message: str
     namespaces: [...new Set(g.records.map((r) => r.namespace))].sort(),
     containers: users.map((u) => `${u.namespace}/${u.name || u.id}${u.running ? '' : ' (not running)'}`),
     running: users.some((u) => u.running),
+    ...(criImageId === undefined ? {} : { criImageId }),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ContainerdError, GrpcConnection, type GrpcReply } from './grpc.ts';
-import { Message, intField, stringField } from './protobuf.ts';
+import { Message, bytesField, intField, stringField } from './protobuf.ts';
 
 export interface StoredImage {
   readonly namespace: string;
@@ -25,12 +25,22 @@ export interface ContainerUse {
   readonly running: boolean;
 }
 
+/** CRI Image as the kubelet sees it: the image id (config digest) containers refer to, and its names. */
+export interface CriImage {
+  readonly id: string;
+  readonly repoTags: string[];
+  readonly repoDigests: string[];
+}
+
+export type ContentInfo = { ok: true; size: number; labels: Map<string, string> } | { ok: false; reason: 'content_missing'; message: string };
+
 export type ContentRead =
   | { ok: true; bytes: Buffer }
   | { ok: false; reason: 'content_missing' | 'content_corrupt' | 'content_too_large'; message: string };
 
 const CRI_RUNNING = 1; // ContainerState.CONTAINER_RUNNING
 const GRPC_NOT_FOUND = 5;
+const GRPC_UNIMPLEMENTED = 12;
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
 
 export class ContainerdClient {
@@ -81,6 +91,43 @@ export class ContainerdClient {
     return { ok: true, bytes };
   }
 
+  /**
+   * Content/Info (InfoRequest { digest = 1 } → InfoResponse { info = 1 { digest = 1; size = 2; labels = 5 } }):
+   * whether a blob is still in the store, its size and labels (map entries { key = 1; value = 2 }), without
+   * reading it (layers can be large).
+   */
+  async contentInfo(namespace: string, digest: string): Promise<ContentInfo> {
+    const reply = await this.conn.call('/containerd.services.content.v1.Content/Info', stringField(1, digest), { namespace, timeoutMs: this.timeoutMs, maxBytes: 64 * 1024 });
+    if (reply.status === GRPC_NOT_FOUND) return { ok: false, reason: 'content_missing', message: `blob ${digest} is not in containerd's content store (garbage-collected or never fetched)` };
+    if (reply.status !== 0) throw new ContainerdError('protocol', `containerd Content/Info ${digest}: gRPC status ${reply.status}: ${reply.message}`);
+    const info = reply.frames[0] === undefined ? undefined : new Message(reply.frames[0]).message(1);
+    if (info === undefined) throw new ContainerdError('protocol', `containerd Content/Info ${digest}: empty reply`);
+    return { ok: true, size: info.int(2), labels: new Map(info.messages(5).map((e) => [e.string(1), e.string(2)])) };
+  }
+
+  /**
+   * CRI ImageService/ListImages (ListImagesRequest {} → { images = 1: Image { id = 1; repo_tags = 2;
+   * repo_digests = 3 } }): kubelet's view of namespace k8s.io. undefined when containerd has no CRI plugin.
+   */
+  async criImages(): Promise<CriImage[] | undefined> {
+    const reply = await this.conn.call('/runtime.v1.ImageService/ListImages', Buffer.alloc(0), { timeoutMs: this.timeoutMs, maxBytes: MAX_LIST_BYTES });
+    if (reply.status === GRPC_UNIMPLEMENTED) return undefined;
+    if (reply.status !== 0) throw new ContainerdError('protocol', `CRI ListImages: gRPC status ${reply.status}: ${reply.message}`);
+    return reply.frames.flatMap((f) => new Message(f).messages(1).map(criImage));
+  }
+
+  /**
+   * CRI ImageService/ImageStatus (ImageStatusRequest { image = 1: ImageSpec { image = 1 } } → { image = 1 }):
+   * the image a reference (tag, repo digest or id) names, as CRI resolves it; undefined when CRI has none.
+   */
+  async criImageStatus(reference: string): Promise<CriImage | undefined> {
+    const reply = await this.conn.call('/runtime.v1.ImageService/ImageStatus', bytesField(1, stringField(1, reference)), { timeoutMs: this.timeoutMs, maxBytes: MAX_LIST_BYTES });
+    if (reply.status === GRPC_UNIMPLEMENTED) return undefined;
+    if (reply.status !== 0) throw new ContainerdError('protocol', `CRI ImageStatus ${reference}: gRPC status ${reply.status}: ${reply.message}`);
+    const image = reply.frames[0] === undefined ? undefined : new Message(reply.frames[0]).message(1);
+    return image === undefined ? undefined : criImage(image);
+  }
+
   /** Images/Delete { name = 1; sync = 2 }: sync so the content is collected before we report it gone. */
   async deleteImage(namespace: string, name: string): Promise<void> {
     await this.ok('/containerd.services.images.v1.Images/Delete', Buffer.concat([stringField(1, name), intField(2, 1)]), namespace);
@@ -89,7 +136,7 @@ export class ContainerdClient {
   /** CRI ListContainers: Container { id = 1; metadata = 3 { name = 1 }; image = 4 { image = 1 }; image_ref = 5; state = 6 }. */
   async criContainers(): Promise<ContainerUse[]> {
     const reply = await this.conn.call('/runtime.v1.RuntimeService/ListContainers', Buffer.alloc(0), { timeoutMs: this.timeoutMs, maxBytes: MAX_LIST_BYTES });
-    if (reply.status === 12) return []; // UNIMPLEMENTED: containerd without the CRI plugin has no kubelet containers
+    if (reply.status === GRPC_UNIMPLEMENTED) return []; // containerd without the CRI plugin has no kubelet containers
     if (reply.status !== 0) throw new ContainerdError('protocol', `CRI ListContainers: gRPC status ${reply.status}: ${reply.message}`);
     return reply.frames.flatMap((f) => new Message(f).messages(1).map((c) => ({
       namespace: 'k8s.io', id: c.string(1), name: c.message(3)?.string(1) ?? '', image: c.string(5) || (c.message(4)?.string(1) ?? ''), running: c.int(6) === CRI_RUNNING,
@@ -108,4 +155,8 @@ export class ContainerdClient {
   close(): void {
     this.conn.close();
   }
+}
+
+function criImage(m: Message): CriImage {
+  return { id: m.string(1), repoTags: m.strings(2), repoDigests: m.strings(3) };
 }

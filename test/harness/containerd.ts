@@ -14,6 +14,12 @@ export type { CommandResult } from './processes.ts';
 export interface ContainerdOptions {
   /** hosts.toml tree (certs.d layout) used by CRI and by ctrPull. Default: an empty dir in the state dir. */
   certsDir?: string;
+  /**
+   * CRI's restrict_oom_score_adj: pod sandboxes ask for oom_score_adj -998, which this machine's kernel refuses
+   * to an unprivileged-resource root (runc: "failed to update /proc/self/oom_score_adj: Permission denied");
+   * on, CRI keeps containers at containerd's own score or above. Needed to run CRI pods (test/audit).
+   */
+  restrictOomScoreAdj?: boolean;
 }
 
 export interface CtrPullOptions {
@@ -45,7 +51,7 @@ export interface ContainerdPeer {
   stop(): Promise<void>;
 }
 
-function configToml(dir: string, certsDir: string): string {
+function configToml(dir: string, certsDir: string, restrictOomScoreAdj = false): string {
   const q = (s: string): string => JSON.stringify(s); // TOML basic strings accept JSON string escapes
   return `version = 2
 root = ${q(join(dir, 'root'))}
@@ -62,7 +68,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 # Default is /opt/containerd: keep every byte of this instance inside its state dir.
 [plugins."io.containerd.internal.v1.opt"]
   path = ${q(join(dir, 'opt'))}
-[plugins."io.containerd.grpc.v1.cri".registry]
+${restrictOomScoreAdj ? '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n' : ''}[plugins."io.containerd.grpc.v1.cri".registry]
   config_path = ${q(certsDir)}
 `;
 }
@@ -72,7 +78,7 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
   const certsDir = opts.certsDir ?? join(dir, 'certs.d');
   mkdirSync(certsDir, { recursive: true });
   const configFile = join(dir, 'config.toml');
-  writeFileSync(configFile, configToml(dir, certsDir));
+  writeFileSync(configFile, configToml(dir, certsDir, opts.restrictOomScoreAdj));
   const socket = join(dir, 'containerd.sock');
   const logFile = join(dir, 'containerd.log');
   const { proc, stop } = await startReadyPeer({ name: 'containerd', command: 'containerd', args: ['--config', configFile], logFile }, dir, [

@@ -18,6 +18,8 @@ export const TEST_PEERS: Record<string, string> = {
   runc: 'runc',
   // test/audit runs ctr as an unprivileged user (permission denied on the socket); util-linux is essential on Debian.
   setpriv: 'util-linux',
+  // test/audit/sleeper-image.ts copies /bin/sleep and the libraries ldd lists into a runnable test image.
+  ldd: 'libc-bin',
   nginx: 'nginx',
   openssl: 'openssl',
   notary: 'notary',
