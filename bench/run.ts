@@ -11,11 +11,13 @@ import { benchPullPath, type BenchRow } from './pull-path.ts';
 import { benchVerify } from './verify.ts';
 import { benchWebhook } from './webhook.ts';
 import { benchAudit } from './audit.ts';
+import { benchNotaryV1 } from './notaryv1.ts';
+import { benchFootprint } from './footprint.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
-/** `--only=pull-path|verify|webhook|audit` runs one group (for iterating on it); the README table needs all. */
+/** `--only=pull-path|verify|webhook|audit|notaryv1|footprint` runs one group (for iterating on it); the README table needs all. */
 const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const wanted = (name: string) => only === undefined || only === name;
 
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
   if (wanted('verify')) rows.push(...(await benchVerify()));
   if (wanted('webhook')) rows.push(...(await benchWebhook()));
   if (wanted('audit')) rows.push(...(await benchAudit()));
+  if (wanted('notaryv1')) rows.push(...(await benchNotaryV1(quick ? { coldGuns: 4, warm: 10, newTags: 4, ctrPulls: 2 } : { coldGuns: 16, warm: 50, newTags: 16, ctrPulls: 6 })));
+  if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
   process.stdout.write(`${md}\n`);

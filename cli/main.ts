@@ -3,12 +3,27 @@
  * error — so scripts and readiness probes can tell "your image was refused" from "you called me wrong".
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { loadConfig } from '../config/load.ts';
-import { ConfigError } from '../config/fields.ts';
-import { TrustPolicyError, TrustStoreError } from '../verifiers/notation/trust/errors.ts';
-import { CredentialsError } from '../registry/credentials.ts';
-import { TlsFilesError } from '../webhook/tls-files-error.ts';
+import type { PullgateConfig } from '../config/types.ts';
 import { COMMAND_USAGE, USAGE, UsageError, isCommand, packageVersion } from './usage.ts';
+
+// The config loader (YAML, the image-policy parser) and the error classes are imported when a command needs
+// them, not at start: `--help`, `--version` and usage errors then load main and usage only, and in the
+// bundle (scripts/build.ts) each command's chunk carries what it uses (issue 16: start-up and footprint).
+async function loadConfig(file: string | undefined): Promise<PullgateConfig> {
+  return (await import('../config/load.ts')).loadConfig(file);
+}
+
+/** Errors that mean "you called me wrong" or "your config is wrong": exit 2 with the message. */
+async function isUsageLike(err: unknown): Promise<boolean> {
+  if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return true;
+  const [{ ConfigError }, { TrustPolicyError, TrustStoreError }, { CredentialsError }, { TlsFilesError }] = await Promise.all([
+    import('../config/fields.ts'),
+    import('../verifiers/notation/trust/errors.ts'),
+    import('../registry/credentials.ts'),
+    import('../webhook/tls-files-error.ts'),
+  ]);
+  return err instanceof ConfigError || err instanceof TrustPolicyError || err instanceof TrustStoreError || err instanceof CredentialsError || err instanceof TlsFilesError;
+}
 
 const HELP = new Set(['--help', '-h']);
 // -v too, as node and npm do: pullgate has no verbose flag to confuse it with (verbosity is logLevel).
@@ -98,12 +113,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (await isUsageLike(err)) {
       process.stderr.write(`pullgate: ${(err as Error).message}\n`);
-      return 2;
-    }
-    if (err instanceof TrustPolicyError || err instanceof TrustStoreError || err instanceof CredentialsError || err instanceof TlsFilesError) {
-      process.stderr.write(`pullgate: ${err.message}\n`);
       return 2;
     }
     throw err;

@@ -39,6 +39,10 @@ export interface PullgateSetup {
   readonly trustPolicy: unknown;
   readonly trustStores?: TrustStoreFiles;
   readonly extra?: Record<string, unknown>;
+  /** The script node runs (default bin/pullgate.ts, the sources); e.g. the bundle, dist/pullgate.mjs. */
+  readonly entry?: string;
+  /** Node flags before the script (e.g. V8 heap sizing), as the container image passes them. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function writeNotationDir(dir: string, trustPolicy: unknown, stores: TrustStoreFiles = {}): string {
@@ -67,7 +71,8 @@ export async function startPullgate(setup: PullgateSetup): Promise<PullgateProce
     ...setup.extra,
   }, null, 2));
   const logFile = join(dir, 'pullgate.log');
-  const proc = await startProcess({ name: 'pullgate', command: process.execPath, args: [BIN, 'serve', '--config', configFile], logFile });
+  const entry = setup.entry ?? BIN;
+  const proc = await startProcess({ name: 'pullgate', command: process.execPath, args: [...(setup.nodeArgs ?? []), entry, 'serve', '--config', configFile], logFile });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitUntilReady(proc, 'pullgate', httpProbe(`${adminUrl}/healthz`), 15_000);
   return {
@@ -80,7 +85,7 @@ export async function startPullgate(setup: PullgateSetup): Promise<PullgateProce
     exited: proc.exited,
     metric: (name, labels) => metricValue(adminUrl, name, labels),
     logLines: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
-    cli: (args) => runCommand(process.execPath, [BIN, ...args, '--config', configFile], 30_000),
+    cli: (args) => runCommand(process.execPath, [...(setup.nodeArgs ?? []), entry, ...args, '--config', configFile], 30_000),
     stop: () => proc.stop(),
   };
 }

@@ -1,0 +1,117 @@
+/**
+ * `npm run build`: bundles the `pullgate` command into dist/ as plain JavaScript for the container image.
+ *
+ * Why: run from the TypeScript sources, `serve` loads ~600 modules and Node strips their types at start-up
+ * (amaro, a WebAssembly build of swc), which costs resident memory and start-up time on every node
+ * (issue 16; bench/footprint.ts measures both). The bundle is what the Dockerfile runs; tests and
+ * `npm start` still run the sources, so nothing in `npm test` depends on this step.
+ *
+ * Code splitting keeps each command's modules in their own chunks, so the `hosts` init container and a
+ * usage error still load only what they need (cli/main.ts imports each command when it runs). All output
+ * stays flat in dist/: cli/usage.ts finds package.json at `../package.json` from its own module URL.
+ */
+import { build, type Plugin } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const OUT = `${ROOT}dist`;
+
+const BUILTIN = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+/**
+ * Node built-ins are loaded with require(), not import. An ESM import of a built-in makes Node build its ES
+ * module facade, which reads every export, lazy getters included: `import 'node:http'` thereby loads Node's
+ * own copy of undici (for the http module's WebSocket export) — about 16 MB of RSS and 90 ms measured here,
+ * for code the gate never calls. require() returns the module object and leaves its lazy getters alone.
+ */
+const builtinsByRequire: Plugin = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (!BUILTIN.has(args.path)) return undefined;
+      // The require() in the stub itself stays a plain external require of the built-in.
+      if (args.kind === 'require-call' || args.kind === 'require-resolve') return { path: args.path, external: true };
+      return { path: args.path, namespace: 'builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
+ * Packages whose index loads far more than pullgate uses; imports of them from our own sources are pointed at
+ * a stand-in (scripts/bundle-shims/) that loads only the modules we use. Imports from inside node_modules are
+ * left alone.
+ */
+const SHIMS: Readonly<Record<string, string>> = {
+  undici: `${ROOT}scripts/bundle-shims/undici.cjs`,
+  'prom-client': `${ROOT}scripts/bundle-shims/prom-client.cjs`,
+};
+
+const slimPackages: Plugin = {
+  name: 'slim-packages',
+  setup(b) {
+    b.onResolve({ filter: /^(undici|prom-client)$/ }, (args) => {
+      if (args.importer.includes('/node_modules/') || args.importer.includes('/bundle-shims/')) return undefined;
+      return { path: SHIMS[args.path]! };
+    });
+  },
+};
+
+/**
+ * The V8 flags the container image runs the bundle with (Dockerfile ENTRYPOINT; bench/footprint.ts measures
+ * with them). A 1 MiB semi-space keeps the young generation small: the gate allocates little that lives long
+ * and blob bytes are off-heap Buffers; measured, it trims ~2.5 MiB of idle RSS and costs no throughput. The
+ * old-space cap is the DaemonSet's (NODE_OPTIONS), sized there against the verified-manifest cache.
+ */
+export const IMAGE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+export interface BuildResult {
+  readonly summary: string;
+  /** Every import the output files leave to Node at run time (must be built-ins only). */
+  readonly external: readonly string[];
+}
+
+export async function buildBundle(outdir: string = OUT): Promise<BuildResult> {
+  rmSync(outdir, { recursive: true, force: true });
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: { pullgate: 'bin/pullgate.ts' },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
+    // Dependencies are bundled too: the image then needs no node_modules at all.
+    packages: 'bundle',
+    // Some dependencies are CommonJS and call require() for Node built-ins; ESM output has no require.
+    banner: { js: "import { createRequire as __pullgateRequire } from 'node:module'; const require = __pullgateRequire(import.meta.url);" },
+    // Names stay readable in stack traces and logs (the image is not size-bound by a few hundred KiB).
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'linked',
+    sourcemap: false,
+    logLevel: 'warning',
+    metafile: true,
+    plugins: [builtinsByRequire, slimPackages],
+  });
+  const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.mjs'));
+  const external = new Set<string>();
+  for (const [, out] of outputs) for (const imp of out.imports) if (imp.external) external.add(imp.path);
+  const inputs = Object.keys(result.metafile.inputs).length;
+  return { summary: `${outdir}/pullgate.mjs: ${inputs} source files bundled into ${outputs.length} files`, external: [...external].sort() };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  buildBundle().then(
+    (r) => process.stdout.write(`${r.summary}\n`),
+    (err: unknown) => {
+      process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
