@@ -3,6 +3,7 @@
  * both). Every problem is reported as a ConfigError naming the file, the key and the fix, and the whole file is
  * checked before anything starts: a node gate that half-starts on a typo is a gate that fails open somewhere.
  */
+import { isValidRepositoryName } from '../oci/names.ts';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -212,7 +213,24 @@ function parseRegistry(entry: Fields, resolvePath: (p: string) => string): Regis
     endpoint,
     blobRedirects: entry.optionalEnum('blobRedirects', ['relay', 'follow'] as const) ?? 'relay',
     caFile: caFile === undefined ? undefined : resolvePath(caFile),
+    credentialedRepositories: parseCredentialedRepositories(entry),
   };
+}
+
+const MAX_CREDENTIALED_REPOSITORIES = 256;
+
+/** `credentialedRepositories`: repository names or `prefix/*` globs (registry/credential-scope.ts matches them). */
+function parseCredentialedRepositories(entry: Fields): readonly string[] | undefined {
+  const list = entry.optionalArray('credentialedRepositories');
+  if (list === undefined) return undefined;
+  if (list.length > MAX_CREDENTIALED_REPOSITORIES) entry.fail('credentialedRepositories', `more than ${MAX_CREDENTIALED_REPOSITORIES} entries`, 'use prefix globs such as team/*');
+  return list.map((item, i) => {
+    const key = `credentialedRepositories[${i}]`;
+    if (typeof item !== 'string') return entry.fail(key, 'must be a string', 'write a repository name such as team/app, or team/* for everything below team/');
+    const name = item.endsWith('/*') ? item.slice(0, -2) : item;
+    if (!isValidRepositoryName(name)) return entry.fail(key, `"${item.slice(0, 100)}" is not a repository name or prefix glob`, 'write e.g. team/app or team/* (lowercase, no registry host, no tag)');
+    return item;
+  });
 }
 
 /** 127.0.0.0/8, ::1 and `localhost`: addresses only this machine can reach. */

@@ -24,6 +24,12 @@ export interface RegistryConfig {
   readonly blobRedirects: BlobRedirectMode;
   /** PEM bundle of extra CAs to trust for this endpoint (private registries). */
   readonly caFile: string | undefined;
+  /**
+   * The repositories this registry's credentials may be used for (exact names, or `team/*` for every repository
+   * below `team/`); any other repository is fetched anonymously. Undefined: every repository (README § Security:
+   * credentials make the gate fetch, with them, whatever any pod on the node names).
+   */
+  readonly credentialedRepositories?: readonly string[] | undefined;
 }
 
 export type EnforcementMode = 'enforce' | 'audit';

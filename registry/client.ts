@@ -10,6 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { RegistryConfig, UpstreamLimits } from '../config/types.ts';
 import { Authenticator } from './authenticator.ts';
 import type { BasicCredential } from './credentials.ts';
+import { credentialScope, scopeRepository, type CredentialScope } from './credential-scope.ts';
 import { BlobSplicer } from './splice/blob-splicer.ts';
 import { BLOB_RESPONSE_HEADERS } from './headers.ts';
 
@@ -44,6 +45,9 @@ export class UpstreamClient {
   readonly registry: RegistryConfig;
   readonly #agent: Agent;
   readonly #auth: Authenticator;
+  /** Anonymous, for repositories outside `credentialedRepositories` (registry/credential-scope.ts). */
+  readonly #anonymous: Authenticator | undefined;
+  readonly #credentialed: CredentialScope;
   readonly #limits: UpstreamLimits;
   readonly #observe: UpstreamObserver;
   /** The zero-copy blob path, for plain-HTTP endpoints only (registry/splice). */
@@ -63,6 +67,10 @@ export class UpstreamClient {
       connect: { timeout: limits.connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
     });
     this.#auth = new Authenticator(registry.endpoint.origin, credential, this.#agent, limits.headersTimeoutMs);
+    this.#credentialed = credentialScope(registry.credentialedRepositories);
+    this.#anonymous = credential !== undefined && registry.credentialedRepositories !== undefined
+      ? new Authenticator(registry.endpoint.origin, undefined, this.#agent, limits.headersTimeoutMs)
+      : undefined;
     this.splicer = registry.endpoint.protocol === 'http:'
       ? new BlobSplicer(registry.endpoint, { ...limits, maxIdle: 16 }, BLOB_RESPONSE_HEADERS)
       : undefined;
@@ -75,7 +83,17 @@ export class UpstreamClient {
 
   /** The Authorization header this client would send up front for `scope` (a cached token or Basic). */
   authorization(scope: string): Promise<string | undefined> {
-    return this.#auth.prefetch(scope);
+    return this.#authFor(scope).prefetch(scope);
+  }
+
+  /**
+   * The credentialed authenticator only for scopes naming a repository the credentials may reach; anything else
+   * (another repository, a scope that names none) goes anonymous when a list is configured.
+   */
+  #authFor(scope: string): Authenticator {
+    if (this.#anonymous === undefined) return this.#auth;
+    const repository = scopeRepository(scope);
+    return repository !== undefined && this.#credentialed(repository) ? this.#auth : this.#anonymous;
   }
 
   observe(kind: UpstreamKind, status: number | 'error'): void {
@@ -90,14 +108,15 @@ export class UpstreamClient {
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     let origin = this.registry.endpoint.origin;
     let path = req.path;
-    let authorization = await this.#auth.prefetch(req.scope);
+    const auth = this.#authFor(req.scope);
+    let authorization = await auth.prefetch(req.scope);
     let answeredChallenge = false;
     for (let hop = 0; ; hop++) {
       const res = await this.#send(origin, path, req, authorization);
       if (res.statusCode === 401 && !answeredChallenge && origin === this.registry.endpoint.origin) {
         answeredChallenge = true;
         res.body.resume();
-        const retryWith = await this.#auth.answer(res.headers['www-authenticate'], req.scope, authorization);
+        const retryWith = await auth.answer(res.headers['www-authenticate'], req.scope, authorization);
         // Nothing to answer with (Basic challenge, no credentials): the 401 is the answer; its body is drained.
         if (retryWith === undefined) return res;
         authorization = retryWith;

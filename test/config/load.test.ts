@@ -85,6 +85,9 @@ t.test('bad config names the file, the key and the fix', async (t) => {
     [{ webhook: { timeoutMs: 60_000 } }, 'webhook.timeoutMs', /100 to 25000/],
     [{ webhook: { maxBodyBytes: 10 } }, 'webhook.maxBodyBytes', /65536/],
     [{ lsiten: '127.0.0.1:1' }, 'lsiten', /unknown key/],
+    [{ registries: [{ host: 'r.example', endpoint: 'https://r.example', credentialedRepositories: 'team/*' }] }, 'registries[0].credentialedRepositories', /list/],
+    [{ registries: [{ host: 'r.example', endpoint: 'https://r.example', credentialedRepositories: ['Team/App'] }] }, 'registries[0].credentialedRepositories[0]', /not a repository name or prefix glob/],
+    [{ registries: [{ host: 'r.example', endpoint: 'https://r.example', credentialedRepositories: ['r.example/team/*:v1'] }] }, 'registries[0].credentialedRepositories[0]', /not a repository name/],
     [[1, 2], '(root)', /mapping/],
   ];
   for (const [raw, key, msg] of cases) {
@@ -107,4 +110,17 @@ t.test('unreadable and unparsable files', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'bad.yaml'), 'listen: [unclosed');
   await t.rejects(loadConfig(path.join(dir, 'bad.yaml')), { code: 'CONFIG_INVALID', message: /not valid YAML/ });
+});
+
+t.test('registries[].credentialedRepositories: names and prefix globs, absent means every repository', async (t) => {
+  const listed = buildConfig({ registries: [{ host: 'r.example', endpoint: 'https://r.example', credentialedRepositories: ['team/*', 'base/image'] }] }, '/etc/pullgate/config.yaml');
+  t.same(listed.registries[0]!.credentialedRepositories, ['team/*', 'base/image']);
+  const open = buildConfig({ registries: [{ host: 'r.example', endpoint: 'https://r.example' }] }, '/etc/pullgate/config.yaml');
+  t.equal(open.registries[0]!.credentialedRepositories, undefined);
+  const { credentialScope, scopeRepository } = await import('../../registry/credential-scope.ts');
+  const may = credentialScope(['team/*', 'base/image']);
+  t.same(['team/app', 'team/a/b', 'base/image', 'team', 'base/image2', 'teams/app', 'other/app'].map(may), [true, true, true, false, false, false, false]);
+  t.equal(credentialScope(undefined)('anything'), true);
+  t.equal(scopeRepository('repository:team/app:pull'), 'team/app');
+  t.equal(scopeRepository('registry:catalog:*'), undefined);
 });

@@ -40,9 +40,9 @@ interface World {
 }
 
 /** One gate for the secure registry, wired into containerd's hosts.toml. */
-async function gateFor(t: Test, w: World, caFile: string, credentialsFile: string, extra: Record<string, unknown> = {}): Promise<PullgateProcess> {
+async function gateFor(t: Test, w: World, caFile: string, credentialsFile: string, extra: Record<string, unknown> = {}, registryExtra: Record<string, unknown> = {}): Promise<PullgateProcess> {
   const gate = await startPullgate({
-    registries: [{ host: w.secure.host, endpoint: w.secure.url, caFile }],
+    registries: [{ host: w.secure.host, endpoint: w.secure.url, caFile, ...registryExtra }],
     trustPolicy: { version: '1.0', trustPolicies: [{ name: 'open', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] },
     extra: { credentials: credentialsFile, ...extra },
   });
@@ -65,6 +65,7 @@ t.test('upstream HTTPS with a private CA and Basic auth: distribution itself, th
   const plain = await startRegistry({ storageRoot });
   t.teardown(() => plain.stop());
   const pushed = await pushTestImage(plain.url, 'test/app', 'v1', 'behind a private CA and Basic auth');
+  await pushTestImage(plain.url, 'private/app', 'v1', 'a repository the node credentials must not reach for pods');
   await plain.stop();
   const secure = await startRegistry({ storageRoot, tls: { certFile: right.certFile, keyFile: right.keyFile }, htpasswdFile: join(work, 'htpasswd') });
   t.teardown(() => secure.stop());
@@ -131,5 +132,21 @@ t.test('upstream HTTPS with a private CA and Basic auth: distribution itself, th
     await containerd.removeImage(w.ref);
     const exited = await Promise.race([gate.exited, sleep(0).then(() => 'running')]);
     t.equal(exited, 'running', 'the same gate process, never restarted');
+  });
+
+  await t.test('credentialedRepositories: the credentials go only with requests for the listed repositories', async (t) => {
+    const gate = await gateFor(t, w, right.caFile, goodCreds, {}, { credentialedRepositories: ['test/*'] });
+    const ok = await containerd.ctrPull(w.ref, { timeoutMs: 60_000 });
+    t.equal(ok.code, 0, `a listed repository pulls with the credentials: ${ok.stderr}`);
+    await containerd.removeImage(w.ref);
+    const other = `${secure.host}/private/app:v1`;
+    const denied = await containerd.ctrPull(other, { timeoutMs: 60_000 });
+    t.not(denied.code, 0, 'an unlisted repository is fetched anonymously, and this registry refuses anonymous pulls');
+    t.match(denied.stderr, new RegExp(`denied: pullgate: ${escapeRe(other)}: upstream refused access \\(HTTP 401\\)`), 'the reason reaches ctr');
+    t.same((await containerd.listImages()).filter((i) => i.name === other), [], 'nothing pulled');
+    const log = await secure.accessLog();
+    t.ok(log.some((e) => e.userAgent === 'pullgate' && e.status === 200 && e.path.includes('/test/app/manifests/')), 'the listed repository was read with credentials');
+    t.notOk(log.some((e) => e.userAgent === 'pullgate' && e.status === 200 && e.path.includes('/private/app/')), 'the unlisted one was never read');
+    await gate.stop();
   });
 });
