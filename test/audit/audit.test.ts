@@ -2,13 +2,14 @@
  * Issue 15 acceptance with real containerd and the real registry: `pullgate audit` decides what containerd already
  * holds — images pulled directly before the gate existed, one imported from an OCI archive, one whose signer was
  * removed from the trust store, one whose manifest was garbage-collected, one from a registry pullgate does not
- * mirror — and `--remove` removes the failing ones except one a container uses; a later CRI pull goes through
- * the gate and is denied. Then bad input: a missing socket (exit 2), a registry that is down (deny, exit 1).
+ * mirror, signed ones with a layer collected or the manifest damaged on disk — and `--remove` removes the failing
+ * ones except one a running container (`ctr run -d`) uses; a later CRI pull goes through the gate and is denied.
+ * Then bad input: a missing socket (exit 2), a registry that is down (deny, exit 1).
  */
 import t from 'tap';
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startRegistry } from '../harness/registry.ts';
 import { waitFor } from '../harness/wait.ts';
 import { runCommand } from '../harness/processes.ts';
@@ -17,11 +18,13 @@ import { startContainerd } from '../harness/containerd.ts';
 import { pushTestImage, MEDIA } from '../harness/images.ts';
 import { startPullgate, VECTORS } from '../e2e/pullgate-process.ts';
 import { e2eSigner, signInRegistry } from '../e2e/sign-and-push.ts';
+import { pushSleeperImage } from './sleeper-image.ts';
+import { ctrRun } from './cri-pod.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
 
-interface Row { references: string[]; digest: string; verdict: string; reason: string; message: string; namespaces: string[]; containers: string[]; action?: string }
+interface Row { references: string[]; digest: string; verdict: string; reason: string; message: string; namespaces: string[]; containers: string[]; running: boolean; action?: string }
 
 t.test('pullgate audit against real containerd and the real registry', async (t) => {
   const registry = await startRegistry();
@@ -32,7 +35,11 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
   await sign('own/signed', signed);
   const revoked = await pushTestImage(registry.url, 'own/revoked', 'v1', 'audit: signer later removed');
   await sign('own/revoked', revoked);
-  await pushTestImage(registry.url, 'own/unsigned', 'v1', 'audit: never signed');
+  await pushSleeperImage(registry.url, 'own/unsigned', 'v1'); // runs: a container will use it
+  const layerGone = await pushTestImage(registry.url, 'own/layer-gone', 'v1', 'audit: a layer collected');
+  await sign('own/layer-gone', layerGone);
+  const damaged = await pushTestImage(registry.url, 'own/damaged', 'v1', 'audit: manifest damaged on disk');
+  await sign('own/damaged', damaged);
   await pushTestImage(registry.url, 'own/imported', 'v1', 'audit: imported from an archive');
   await pushTestImage(registry.url, 'own/gone', 'v1', 'audit: manifest collected');
   const strict = (name: string, scopes: string[], store: string) => ({ name, registryScopes: scopes, signatureVerification: { level: 'strict' }, trustStores: [store], trustedIdentities: ['*'] });
@@ -43,13 +50,17 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
   });
   t.teardown(() => gate.stop());
   const containerd = await startContainerd();
-  t.teardown(() => containerd.stop());
+  const cleanups: Array<() => Promise<void>> = [];
+  t.teardown(async () => {
+    for (const clean of cleanups.reverse()) await clean().catch((err: unknown) => t.comment(`cleanup: ${String(err)}`));
+    await containerd.stop();
+  });
   const scratch = mkdtempSync(join(tmpdir(), 'pullgate-audit-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
   // Before the gate: direct pulls (certs.d is still empty), an archive import, a manifest removed by hand.
   const ref = (repo: string) => `${registry.host}/${repo}:v1`;
-  for (const repo of ['own/signed', 'own/revoked', 'own/unsigned', 'own/imported', 'own/gone']) {
+  for (const repo of ['own/signed', 'own/revoked', 'own/unsigned', 'own/imported', 'own/gone', 'own/layer-gone', 'own/damaged']) {
     const pulled = await containerd.ctrPull(ref(repo));
     t.equal(pulled.code, 0, `direct pull ${repo}: ${pulled.stderr}`);
   }
@@ -61,9 +72,13 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
   t.equal((await containerd.ctr(['-n', 'default', 'images', 'tag', ref('own/unsigned'), 'elsewhere.example/app:v1'])).code, 0, 'tag into an unmirrored registry');
   const gone = (await containerd.listImages('default')).find((i) => i.name === ref('own/gone'))!;
   t.equal((await containerd.ctr(['-n', 'default', 'content', 'rm', gone.digest])).code, 0, 'manifest removed from the content store');
-  // A container using the unsigned image (containerd counts any container as a user: kept by --remove).
-  const created = await containerd.ctr(['-n', 'default', 'containers', 'create', ref('own/unsigned'), 'audit-user']);
-  t.equal(created.code, 0, `container create: ${created.stderr}`);
+  // Partly collected: a layer of a signed image leaves the content store. Damaged: a signed manifest's blob on
+  // disk is overwritten with as many other bytes (containerd serves it; only its hash tells).
+  t.equal((await containerd.ctr(['-n', 'default', 'content', 'rm', layerGone.layer.digest])).code, 0, 'layer removed from the content store');
+  const blob = join(dirname(containerd.socket), 'root/io.containerd.content.v1.content/blobs/sha256', damaged.manifest.digest.slice('sha256:'.length));
+  writeFileSync(blob, Buffer.alloc(readFileSync(blob).length, 0x20));
+  // A running container (runc task) using the unsigned image.
+  cleanups.push(await ctrRun(containerd, 'default', ref('own/unsigned'), 'audit-user'));
 
   const audit = async (...args: string[]) => {
     const r = await gate.cli(['audit', '--containerd-socket', containerd.socket, '--json', ...args]);
@@ -85,6 +100,12 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
     t.equal(first.by('elsewhere.example/app')?.verdict, 'deny');
     t.equal(first.by('own/gone')?.reason, 'content_missing');
     t.equal(first.by('own/gone')?.verdict, 'deny');
+    t.equal(first.by('own/layer-gone')?.verdict, 'deny', 'signed, but a layer containerd keeps is gone: never allow');
+    t.equal(first.by('own/layer-gone')?.reason, 'content_incomplete');
+    t.match(first.by('own/layer-gone')?.message ?? '', layerGone.layer.digest, 'the missing blob is named');
+    t.equal(first.by('own/damaged')?.verdict, 'deny', 'signed, but the bytes on disk are not the manifest');
+    t.equal(first.by('own/damaged')?.reason, 'content_corrupt');
+    t.equal(first.by('own/unsigned')?.running, true, 'its container runs');
     // Revoke: the signer leaves the trust store; the next audit denies the image.
     unlinkSync(join(gate.dir, 'notation/truststore/x509/ca/revoked/e2e.crt'));
     const second = await audit();
@@ -100,7 +121,10 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
     t.equal(removed.code, 1);
     t.equal(removed.by('own/revoked')?.action, 'removed');
     t.equal(removed.by('own/imported')?.action, 'removed');
-    t.equal(removed.by('own/unsigned')?.action, 'in_use');
+    t.equal(removed.by('own/unsigned')?.action, 'in_use', 'the running container keeps its image');
+    t.match(removed.by('own/unsigned')?.containers ?? [], [/^default\/audit-user$/]);
+    t.equal(removed.by('own/layer-gone')?.action, 'removed');
+    t.equal(removed.by('own/damaged')?.action, 'removed');
     t.equal(removed.by('own/signed')?.action, 'kept');
     const names = [...(await containerd.listImages('default')), ...(await containerd.listImages('imported'))].map((i) => i.name);
     t.notOk(names.includes(ref('own/revoked')), 'revoked image gone');
