@@ -19,8 +19,9 @@ import { Mirror } from '../proxy/server.ts';
 import { upstreamArtifactFetcher } from '../registry/artifact-fetcher.ts';
 import type { UpstreamClient } from '../registry/client.ts';
 import { loadCredentials } from '../registry/credentials.ts';
-import { HttpCrlSource } from '../registry/crl-source.ts';
-import { HttpOcspSource } from '../registry/ocsp-source.ts';
+import { CacheBudget } from '../registry/cache-budget.ts';
+import { DEFAULT_CRL_OPTIONS, HttpCrlSource } from '../registry/crl-source.ts';
+import { DEFAULT_OCSP_OPTIONS, HttpOcspSource } from '../registry/ocsp-source.ts';
 import { Reloader } from './reloader.ts';
 import { TrustServerClients } from './trust-servers.ts';
 import { startPeriodicAudit } from '../node/audit/periodic.ts';
@@ -56,8 +57,10 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     if (fetcher === undefined) fetchers.set(client, (fetcher = upstreamArtifactFetcher(client)));
     return fetcher;
   };
-  const crlSource = new HttpCrlSource();
-  const ocspSource = new HttpOcspSource();
+  // cache.maxBytes bounds every cache of registry bytes together: verified manifests and revocation answers.
+  const cacheBudget = new CacheBudget(config.cache.maxBytes);
+  const crlSource = new HttpCrlSource({ ...DEFAULT_CRL_OPTIONS, budget: cacheBudget });
+  const ocspSource = new HttpOcspSource({ ...DEFAULT_OCSP_OPTIONS, budget: cacheBudget });
   // One cap on cold decisions for the process, whatever policy generation runs them (issue 12.5).
   const coldDecisions = new ColdDecisions(coldDecisionLimits(config.upstream));
   const loadEngine = async (engineConfig: PullgateConfig): Promise<PolicyEngine> => {
@@ -71,7 +74,7 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
   for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
   const metrics = new ProxyMetrics();
   metrics.watchColdDecisions(coldDecisions);
-  const mirror = new Mirror({ config, credentials, engine, metrics, logger });
+  const mirror = new Mirror({ config, credentials, engine, metrics, logger, cacheBudget });
   holder.mirror = mirror;
   let draining = false;
   const admin = createAdminServer({

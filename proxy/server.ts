@@ -3,6 +3,7 @@
  * failure becomes an OCI error rendered in one place; an unexpected exception is a 500-class error, never a
  * pass-through.
  */
+import { CacheBudget } from '../registry/cache-budget.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { PullgateConfig } from '../config/types.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
@@ -24,6 +25,8 @@ export interface MirrorOptions {
   readonly engine: PolicyEngine;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  /** The process's cache byte budget (`cache.maxBytes`), shared with the revocation caches; default: the mirror's own. */
+  readonly cacheBudget?: CacheBudget;
 }
 
 export class Mirror {
@@ -35,8 +38,10 @@ export class Mirror {
   readonly #metrics: ProxyMetrics;
   readonly #logger: Logger;
   readonly #notes = new DenialNotes();
+  readonly #cacheBudget: CacheBudget;
 
   constructor(opts: MirrorOptions) {
+    this.#cacheBudget = opts.cacheBudget ?? new CacheBudget(opts.config.cache.maxBytes);
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;
     this.#config = opts.config;
@@ -58,6 +63,7 @@ export class Mirror {
   reconfigure(config: PullgateConfig, credentials: CredentialStore, graceMs = 30_000): void {
     const old = this.#clients;
     this.#config = config;
+    this.#cacheBudget.maxBytes = config.cache.maxBytes;
     this.#clients = this.#makeClients(config, credentials);
     this.#replaceGeneration(this.#makeDeps(config, this.#manifestDeps.engine));
     setTimeout(() => void Promise.all([...old.values()].map((c) => c.close())), graceMs).unref();
@@ -99,7 +105,7 @@ export class Mirror {
       metrics: this.#metrics,
       logger: this.#logger,
       notes: this.#notes,
-      store: new VerifiedStore(config.cache),
+      store: new VerifiedStore(config.cache, this.#cacheBudget),
     };
   }
 

@@ -16,6 +16,7 @@
  * not shared out between a live and a dead store) and the store itself once its last request finishes.
  */
 import { LRUCache } from 'lru-cache';
+import { BudgetedCache, CacheBudget } from '../registry/cache-budget.ts';
 import type { CacheConfig } from '../config/types.ts';
 import type { Decision } from '../policy/decision.ts';
 import { indexChildren } from './index-closure.ts';
@@ -43,21 +44,25 @@ const MAX_CHILDREN = 256;
 
 export class VerifiedStore {
   readonly #cfg: CacheConfig;
-  #allowed: LRUCache<string, Verified>;
-  #stale: LRUCache<string, Verified>;
-  #denied: LRUCache<string, Verified>;
+  #allowed: BudgetedCache<string, Verified>;
+  #stale: BudgetedCache<string, Verified>;
+  #denied: BudgetedCache<string, Verified>;
   #closure: LRUCache<string, ClosureEntry>;
   #tags: LRUCache<string, { digest: string; at: number }>;
   readonly #inflight = new Map<string, Promise<unknown>>();
   #retired = false;
 
-  constructor(cfg: CacheConfig) {
+  /**
+   * `budget`: the process's one byte budget (registry/cache-budget.ts), shared with the other generations still
+   * alive and the revocation caches; without one, the three manifest caches share a budget of their own.
+   */
+  constructor(cfg: CacheConfig, budget: CacheBudget = new CacheBudget(cfg.maxBytes)) {
     this.#cfg = cfg;
     const sized = { maxSize: cfg.maxBytes, sizeCalculation: (v: Verified) => v.manifest.bytes.length + 256 };
-    this.#allowed = new LRUCache<string, Verified>({ ...sized, ttl: Math.max(1, cfg.allowTtlMs) });
-    this.#stale = new LRUCache<string, Verified>({ ...sized, ttl: Math.max(1, cfg.staleIfErrorMs) });
+    this.#allowed = new BudgetedCache<string, Verified>(budget, { ...sized, ttl: Math.max(1, cfg.allowTtlMs) });
+    this.#stale = new BudgetedCache<string, Verified>(budget, { ...sized, ttl: Math.max(1, cfg.staleIfErrorMs) });
     // Denials keep their bytes too: audit mode serves what it would deny, without a second fetch.
-    this.#denied = new LRUCache<string, Verified>({ max: MAX_DENIALS, ...sized, ttl: Math.max(1, cfg.denyTtlMs) });
+    this.#denied = new BudgetedCache<string, Verified>(budget, { max: MAX_DENIALS, ...sized, ttl: Math.max(1, cfg.denyTtlMs) });
     this.#closure = new LRUCache<string, ClosureEntry>({ max: MAX_CHILDREN * 256, ttl: Math.max(1, cfg.allowTtlMs) });
     this.#tags = new LRUCache<string, { digest: string; at: number }>({ max: MAX_TAGS, ttl: Math.max(1, Math.max(cfg.tagTtlMs, cfg.staleIfErrorMs)) });
   }
@@ -124,6 +129,10 @@ export class VerifiedStore {
   retire(): void {
     this.#retired = true;
     this.clear();
+    // Its bytes are gone: stop counting against the shared budget.
+    this.#allowed.detach();
+    this.#stale.detach();
+    this.#denied.detach();
   }
 
   clear(): void {

@@ -6,7 +6,7 @@
  * Freshness of what comes back is the verifier's business; `refresh` bypasses the cache when it finds an answer
  * stale.
  */
-import { LRUCache } from 'lru-cache';
+import { BudgetedCache, type CacheBudget } from './cache-budget.ts';
 import { Agent, type Dispatcher } from 'undici';
 import { discard, readCapped } from './body.ts';
 
@@ -17,7 +17,12 @@ export interface RevocationHttpOptions {
   readonly cacheMs: number;
   /** How long a failed fetch is remembered. */
   readonly failureCacheMs: number;
+  /** The process's shared cache byte budget (`cache.maxBytes`); absent: entries only. */
+  readonly budget?: CacheBudget;
 }
+
+/** Without a shared budget the byte count is not bounded here (each response is, by maxBytes): as before. */
+const UNBOUNDED_BYTES = Number.MAX_SAFE_INTEGER;
 
 export type Fetched = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string };
 
@@ -38,7 +43,7 @@ export class RevocationHttp {
   readonly #opts: RevocationHttpOptions;
   readonly #words: RevocationWords;
   readonly #dispatcher: Dispatcher;
-  readonly #cache: LRUCache<string, Fetched>;
+  readonly #cache: BudgetedCache<string, Fetched>;
   readonly #inflight = new Map<string, Promise<Fetched>>();
   /** Number of HTTP requests made (for tests and metrics). */
   fetches = 0;
@@ -46,7 +51,8 @@ export class RevocationHttp {
   constructor(opts: RevocationHttpOptions, words: RevocationWords, maxEntries: number, dispatcher?: Dispatcher) {
     this.#opts = opts;
     this.#words = words;
-    this.#cache = new LRUCache<string, Fetched>({ max: maxEntries });
+    // Entries bound the count; the shared budget (cache.maxBytes, with the verified manifests) bounds the bytes.
+    this.#cache = new BudgetedCache<string, Fetched>(opts.budget, { max: maxEntries, maxSize: UNBOUNDED_BYTES, sizeCalculation: (f, key) => key.length + 64 + (f.ok ? f.bytes.length : f.reason.length) });
     this.#dispatcher = dispatcher ?? new Agent({ connect: { timeout: opts.timeoutMs }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
   }
 
