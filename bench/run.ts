@@ -11,8 +11,9 @@ import { benchPullPath, type BenchRow } from './pull-path.ts';
 import { benchVerify } from './verify.ts';
 import { benchWebhook } from './webhook.ts';
 import { benchAudit } from './audit.ts';
-import { benchNotaryV1 } from './notaryv1.ts';
+import { benchNotaryV1, NOTARY_BENCH_FULL, NOTARY_BENCH_QUICK } from './notaryv1.ts';
 import { benchFootprint } from './footprint.ts';
+import { benchWan } from './wan.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
   if (wanted('verify')) rows.push(...(await benchVerify()));
   if (wanted('webhook')) rows.push(...(await benchWebhook()));
   if (wanted('audit')) rows.push(...(await benchAudit()));
-  if (wanted('notaryv1')) rows.push(...(await benchNotaryV1(quick ? { coldGuns: 4, warm: 10, newTags: 4, ctrPulls: 2 } : { coldGuns: 16, warm: 50, newTags: 16, ctrPulls: 6 })));
+  if (wanted('notaryv1')) rows.push(...(await benchNotaryV1(quick ? NOTARY_BENCH_QUICK : NOTARY_BENCH_FULL)));
+  if (wanted('wan')) rows.push(...(await benchWan(quick ? { rtts: [20, 50], rounds: 2 } : { rtts: [20, 50], rounds: 5 })));
   if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
