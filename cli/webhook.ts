@@ -22,6 +22,7 @@ import { Exemptions } from '../webhook/exemptions.ts';
 import { ImageResolver } from '../webhook/image-resolver.ts';
 import { WebhookMetrics } from '../webhook/metrics.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../webhook/server.ts';
+import { ColdDecisions, coldDecisionLimits } from '../oci/discovery/cold-decisions.ts';
 import { Reloader } from './reloader.ts';
 import { TrustServerClients } from './trust-servers.ts';
 
@@ -53,6 +54,8 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const fetchers = new Map<string, ArtifactFetcher>([...clients].map(([host, client]) => [host, upstreamArtifactFetcher(client)]));
   const crlSource = new HttpCrlSource();
   const ocspSource = new HttpOcspSource();
+  // One cap on cold decisions for the process, whatever policy generation runs them (as in serve, issue 12.5).
+  const coldDecisions = new ColdDecisions(coldDecisionLimits(config.upstream));
   // Notary v1 trust servers of the image policy (the webhook's credentials are read once, at start).
   const trustServers = new TrustServerClients(() => credentials);
 
@@ -60,7 +63,7 @@ export async function startWebhook(config: PullgateConfig, opts: WebhookStartOpt
   const loadEngine = async (engineConfig: PullgateConfig): Promise<PolicyEngine> => {
     const loaded = await loadPolicyState(
       engineConfig.notation.configDir,
-      { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, ...(opts.clock ? { clock: opts.clock } : {}), notaryV1: trustServers.deps(opts.clock) },
+      { fetcherFor: (registry) => fetchers.get(registry), crlSource, ocspSource, coldDecisions, ...(opts.clock ? { clock: opts.clock } : {}), notaryV1: trustServers.deps(opts.clock) },
       engineConfig.imagePolicy,
     );
     logScopeWarnings(logger, loaded.scopeWarnings); // scopes notation accepts that never match here: say so at every load
