@@ -83,7 +83,7 @@ export class NotaryServerClient {
       // `ca` replaces Node's default roots, so the public ones are passed along: the bundle is an addition.
       connect: { timeout: t, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) },
     });
-    this.#auth = new Authenticator(this.#origin, opts.credential, this.#agent, t);
+    this.#auth = new Authenticator(this.#origin, opts.credential, withDeadline(this.#agent, t), t);
     const cacheOn = this.#limits.cacheEntries > 0 && this.#limits.maxCacheAgeSeconds > 0;
     this.#cache = new NotaryRoleCache(cacheOn ? this.#limits.cacheEntries : 0, NOTARY_CACHE_MAX_BYTES);
   }
@@ -146,12 +146,12 @@ export class NotaryServerClient {
     }
   }
 
-  /** Aborts what is under way, forgets the cache, closes the connections. */
+  /** Aborts what is under way (a token fetch included), forgets the cache, closes the connections. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#flights.abortAll();
     this.#cache.clear();
-    await this.#agent.close();
+    await this.#agent.destroy();
   }
 }
 
@@ -165,7 +165,24 @@ function classify(err: unknown, where: string, deadline: AbortSignal, flight: Ab
   return new NotaryServerError('unavailable', `${where} unreachable: ${(err as Error).message}`);
 }
 
-/** The Authenticator has its own timeouts but takes no signal: the deadline still ends the wait for it. */
+/**
+ * The pool as the Authenticator sees it: every request it makes (the token fetch) carries the client's deadline, as
+ * it takes no signal of its own and undici's timeouts only bound the gaps between chunks. Methods are bound to the
+ * Agent itself, whose state is private.
+ */
+function withDeadline(agent: Agent, ms: number): Dispatcher {
+  return new Proxy(agent, {
+    get(target, prop) {
+      if (prop === 'request') {
+        return (opts: Dispatcher.RequestOptions) => target.request({ ...opts, signal: opts.signal ?? AbortSignal.timeout(ms) });
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The deadline (or the caller) also ends the wait for the Authenticator, whatever it is doing. */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {

@@ -210,3 +210,29 @@ t.test('cache bounds: entries and bytes', async (t) => {
   await big.fetchRole('h/big/11', 'targets');
   t.equal(count('h/big/11'), 1, 'the last is still kept');
 });
+
+t.test('the deadline covers the token fetch too', { timeout: 30_000 }, async (t) => {
+  const drips: { closed: boolean }[] = [];
+  let origin = '';
+  const up = await listen(t, (req, res) => {
+    if (req.url!.startsWith('/token')) return void drips.push(drip(res, 10_000));
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token",service="notary-server"` }).end();
+  });
+  origin = up.origin;
+  await t.rejects(client(t, up.origin, { limits: { timeoutMs: 400 } }).fetchRole(GUN, 'root'), { code: 'timeout' });
+  t.equal(drips.length, 1, 'the token endpoint was asked');
+  t.ok(await waitFor(() => drips[0]!.closed, 5000), 'and hung up on at the deadline');
+});
+
+t.test('close aborts what is under way and refuses new fetches', { timeout: 30_000 }, async (t) => {
+  const drips: { closed: boolean }[] = [];
+  const up = await listen(t, (_req, res) => void drips.push(drip(res, 10_000)));
+  const c = new NotaryServerClient({ url: new URL(up.origin) });
+  const p = c.fetchRole(GUN, 'root');
+  await waitFor(() => drips.length === 1);
+  const rejected = t.rejects(p, { code: 'aborted' });
+  await c.close();
+  await rejected;
+  t.ok(await waitFor(() => drips[0]!.closed, 5000), 'the response was hung up on');
+  await t.rejects(c.fetchRole(GUN, 'root'), { code: 'aborted', message: /closed/ });
+});
