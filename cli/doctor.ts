@@ -3,7 +3,8 @@
  * config_path, checks the hosts.toml containerd will use for every registry pullgate is configured for (found
  * in containerd's own order: `<host>_<port>_`, `<host>:<port>`, `_default`, root by root), says what happens to
  * registries it is not configured for (`_default`), warns about trust policy scopes that can never match an
- * image, and asks the mirror `GET /v2/`. Exit 0 when nothing lets a pull go around the gate (warnings
+ * image, asks the mirror `GET /v2/`, and — when the node audit is configured — whether it can reach containerd's
+ * socket (cli/doctor/audit-socket.ts). Exit 0 when nothing lets a pull go around the gate (warnings
  * allowed), 1 when something does, 2 on usage/config errors — so it can serve as an exec readiness or startup
  * probe.
  */
@@ -14,6 +15,7 @@ import { mirrorUrl } from './hosts.ts';
 import { readContainerdWiring } from './doctor/containerd-config.ts';
 import { checkRegistryHosts, checkUnlistedRegistries } from './doctor/hosts-check.ts';
 import { checkPolicyScopes } from './doctor/policy-scopes.ts';
+import { checkAuditSocket } from './doctor/audit-socket.ts';
 import { ok, problem, type Finding } from './doctor/findings.ts';
 import { DOCTOR_USAGE } from './usage.ts';
 
@@ -47,6 +49,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   }
   findings.push(...(await checkPolicyScopes(config.notation.configDir)));
   findings.push(await probeMirror(mirror, opts.timeoutMs));
+  findings.push(...(await checkAuditSocket(config, opts.timeoutMs)));
   return {
     ok: findings.every((f) => f.level !== 'problem'),
     mirror,

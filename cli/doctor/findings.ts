@@ -37,7 +37,11 @@ export type FindingCode =
   | 'policy_scope_never_matches'
   | 'policy_unreadable'
   | 'mirror_live'
-  | 'mirror_down';
+  | 'mirror_down'
+  | 'audit_socket_ok'
+  | 'audit_socket_missing'
+  | 'audit_socket_denied'
+  | 'audit_socket_unreachable';
 
 export interface Finding {
   readonly level: FindingLevel;
