@@ -71,7 +71,17 @@ export type DecisionReason =
   | 'digest_not_signed'
   | 'digest_mismatch'
   | 'digest_conflict'
-  | 'signer_untrusted';
+  | 'signer_untrusted'
+  // cosign (verifiers/cosign/errors.ts; shared words above — no_signature, fetch_failed, signature_invalid,
+  // unsupported_key, threshold_not_met — keep their sense):
+  | 'malformed' // a signature manifest, layer, payload or bundle is not the shape cosign writes, or is over a bound
+  | 'payload_digest_mismatch' // the signed payload (or DSSE subject) names another digest
+  | 'wrong_payload_type' // not a cosign image signature (critical.type, or another in-toto predicate)
+  | 'identity_mismatch' // keyless identity, docker-reference or required annotation does not match the rule
+  | 'key_not_trusted' // signatures exist, none by a configured key
+  | 'rekor_required' // the rule requires a Rekor entry, the signature has none
+  | 'set_invalid' // the Rekor SET / inclusion proof does not verify, or names a log the trusted root does not hold
+  | 'keyless_unsupported'; // a certificate (keyless) signature met a key-only requirement
 
 /**
  * Which signature system decided, a bounded metric label: one verifier's name, several joined by `+` in a fixed
@@ -96,6 +106,22 @@ export interface RequirementReport {
     readonly gun: string;
     readonly roles: readonly { readonly role: string; readonly version: number; readonly signerKeyIds: readonly string[] }[];
     readonly versions: Readonly<Record<string, number>>;
+  };
+  /**
+   * cosign: how the requirement verifies (keys or keyless, the trusted root, the layouts searched) and, when it
+   * passed, what verified — each key's name and SPKI fingerprint with the Rekor integrated time when a SET was
+   * checked, or each keyless signer (`<SAN> (issuer <iss>)`) with the identity it matched.
+   */
+  readonly cosign?: {
+    readonly mode: 'keys' | 'keyless';
+    readonly trustedRoot: string;
+    readonly layouts: readonly string[];
+    readonly verifiedBy?: readonly {
+      readonly name: string;
+      readonly fingerprint?: string;
+      readonly signer?: string;
+      readonly integratedTime?: string;
+    }[];
   };
   /** Notation: the trust policy statement that applied and the signatures tried. */
   readonly notation?: { readonly statement: string | undefined; readonly signatures?: readonly SignatureOutcome[] };

@@ -17,7 +17,7 @@ import type { ImagePolicy, ImagePolicyRule, Requirement, SupportedVerifier } fro
 import { failedReport, type RequirementVerifier, type TagReport } from './requirements/requirement-verifier.ts';
 
 /** Fixed order for the joined `verifier` label (bounded: at most one value per subset of verifiers). */
-const LABEL_ORDER: readonly SupportedVerifier[] = ['notaryv1', 'notation'];
+const LABEL_ORDER: readonly SupportedVerifier[] = ['cosign', 'notaryv1', 'notation'];
 
 export class ImagePolicyRuntime {
   readonly policy: ImagePolicy;

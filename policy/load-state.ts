@@ -11,7 +11,8 @@ import type { ArtifactFetcher, CrlSource, OcspSource } from '../oci/discovery/fe
 import { ConfigError } from '../config/fields.ts';
 import type { PolicyState } from './engine.ts';
 import { ImagePolicyRuntime } from './image-decision.ts';
-import type { ImagePolicy, NotaryV1Requirement } from './image-policy/types.ts';
+import type { CosignRequirement, ImagePolicy, NotaryV1Requirement } from './image-policy/types.ts';
+import { CosignRequirementError, CosignRequirements } from './requirements/cosign.ts';
 import { NotationRequirements, type NotationState } from './requirements/notation.ts';
 import { NotaryV1RequirementError, NotaryV1Requirements, type NotaryV1Deps } from './requirements/notaryv1.ts';
 import type { RequirementVerifier } from './requirements/requirement-verifier.ts';
@@ -57,7 +58,7 @@ export async function loadPolicyState(configDir: string, deps: PolicyStateDeps, 
 }
 
 function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: PolicyStateDeps): ImagePolicyRuntime {
-  const verifiers: { notation?: RequirementVerifier; notaryv1?: RequirementVerifier } = {};
+  const verifiers: { notation?: RequirementVerifier; notaryv1?: RequirementVerifier; cosign?: RequirementVerifier } = {};
   if (policy.verifiers.has('notation')) verifiers.notation = new NotationRequirements(notation);
   if (policy.verifiers.has('notaryv1')) {
     const requirements = policy.rules.flatMap((r) => (r.action.kind === 'verify' ? r.action.requirements : [])).filter((r): r is NotaryV1Requirement => r.verifier === 'notaryv1');
@@ -66,6 +67,15 @@ function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: 
       verifiers.notaryv1 = new NotaryV1Requirements(requirements, deps.notaryV1);
     } catch (err) {
       if (err instanceof NotaryV1RequirementError) throw new ConfigError(policy.file, err.requirement.key, err.message, 'fix the root keys, delegations or signers of this requirement');
+      throw err;
+    }
+  }
+  if (policy.verifiers.has('cosign')) {
+    const requirements = policy.rules.flatMap((r) => (r.action.kind === 'verify' ? r.action.requirements : [])).filter((r): r is CosignRequirement => r.verifier === 'cosign');
+    try {
+      verifiers.cosign = new CosignRequirements(requirements, { fetcherFor: deps.fetcherFor, ...(deps.coldDecisions ? { coldDecisions: deps.coldDecisions } : {}) });
+    } catch (err) {
+      if (err instanceof CosignRequirementError) throw new ConfigError(policy.file, err.requirement.key, err.message, 'fix the keys, identities or trusted root of this requirement');
       throw err;
     }
   }

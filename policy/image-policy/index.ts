@@ -1,5 +1,5 @@
 /** The image policy's public surface: parse the `policy:` section, match a rule, combine outcomes. */
-export type { ImagePolicy, ImagePolicyRule, NotaryRoles, NotaryV1Requirement, NotationRequirement, PinnedKey, Requirement, RuleAction, Scope, SupportedVerifier, TrustServer, VerifierName } from './types.ts';
+export type { CosignRequirement, CosignIdentity, CosignKey, ImagePolicy, ImagePolicyRule, NotaryRoles, NotaryV1Requirement, NotationRequirement, PinnedKey, Requirement, RuleAction, Scope, SupportedVerifier, TrustServer, VerifierName } from './types.ts';
 export { VERIFIER_NAMES } from './types.ts';
 export { parseImagePolicy } from './parse.ts';
 export { defaultParseContext, readTextBounded } from './parse-context.ts';

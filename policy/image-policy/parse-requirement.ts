@@ -1,9 +1,11 @@
 /**
  * One verifier requirement of a rule: `{verifier: notation}`, `{verifier: notaryv1, trustServer, rootKeys, …}`,
- * or the reserved `{verifier: cosign}`. Every key is checked, and every message names the key path and the fix.
+ * or `{verifier: cosign, publicKeys | identities, …}` (parse-cosign.ts). Every key is checked, and every message
+ * names the key path and the fix.
  */
 import { Fields } from '../../config/fields.ts';
 import { isKeyProblem, parsePinnedKey, MAX_PEM_BYTES } from './pinned-key.ts';
+import { parseCosign } from './parse-cosign.ts';
 import { readFor, rejectUnknownKeys } from './parse-context.ts';
 import type { PolicyParseContext } from './parse-context.ts';
 import type { NotaryRoles, NotaryV1Requirement, PinnedKey, Requirement, TrustServer, VerifierName } from './types.ts';
@@ -30,7 +32,7 @@ export function parseRequirement(
   ctx: PolicyParseContext,
 ): Requirement {
   const verifier = entry.optionalEnum('verifier', VERIFIER_NAMES);
-  if (verifier === undefined) entry.fail('verifier', 'is required', `set verifier: ${VERIFIER_NAMES.filter((v) => v !== 'cosign').join(' | ')}`);
+  if (verifier === undefined) entry.fail('verifier', 'is required', `set verifier: ${VERIFIER_NAMES.join(' | ')}`);
   const nameText = entry.optionalString('name');
   if (nameText !== undefined && !REQUIREMENT_NAME.test(nameText)) {
     entry.fail('name', `"${nameText.slice(0, 64)}" is not a requirement name`, 'use up to 63 letters, digits, . _ or -, starting with a letter or digit');
@@ -38,7 +40,7 @@ export function parseRequirement(
   const name = nameText ?? defaultName(verifier);
   switch (verifier) {
     case 'cosign':
-      return entry.fail('verifier', 'cosign is not supported yet (the name is reserved for the cosign verifier)', 'require notation or notaryv1 for this scope until pullgate supports cosign');
+      return parseCosign(entry, name, key, index, ctx);
     case 'notation':
       // Naming a statement here would pick it around the trust policy's own registryScopes, and `pullgate
       // verify` would then disagree with `notation verify` on the same files; the statement stays notation's choice.

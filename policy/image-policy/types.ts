@@ -9,14 +9,10 @@
  */
 import type { KeyObject } from 'node:crypto';
 
-/**
- * The bounded `verifier` label of decisions, logs and metrics. `cosign` is reserved: the parser knows the name
- * and refuses it with "not supported yet", so a config written for the next release fails loudly today instead
- * of being read as something else.
- */
+/** The bounded `verifier` label of decisions, logs and metrics: one per signature system the gate knows. */
 export type VerifierName = 'notation' | 'notaryv1' | 'cosign';
 export const VERIFIER_NAMES: readonly VerifierName[] = ['notation', 'notaryv1', 'cosign'];
-export type SupportedVerifier = Exclude<VerifierName, 'cosign'>;
+export type SupportedVerifier = VerifierName;
 
 /**
  * Where a rule applies. `text` is the scope exactly as validated (lowercase host, no scheme, no tag), the key
@@ -108,7 +104,58 @@ export interface NotaryV1Requirement extends RequirementBase {
   readonly metadataLengths: 'exact' | 'hash-only';
 }
 
-export type Requirement = NotationRequirement | NotaryV1Requirement;
+/** A cosign public key from the config: kept as text; verifiers/cosign/keys.ts parses it (done at parse time too). */
+export interface CosignKey {
+  /** What decisions report and `required` names: `publicKeys[<i>]`, or the key file's name without extension. */
+  readonly name: string;
+  readonly pem: string;
+  /** Config key path or absolute file, for messages. */
+  readonly source: string;
+}
+
+/**
+ * A keyless identity as Kyverno's and policy-controller's `keyless` attestors take it: the certificate's issuer
+ * (Fulcio extension 1.3.6.1.4.1.57264.1.1 / .1.8) and subject (SAN), each exact or a whole-string (anchored)
+ * regular expression, plus optional GitHub workflow claims that must equal the certificate's (cosign
+ * `--certificate-github-workflow-*`, extensions 1.3.6.1.4.1.57264.1.2–.1.6).
+ */
+export interface CosignIdentity {
+  readonly name: string | undefined;
+  readonly issuer: string | RegExp;
+  readonly subject: string | RegExp;
+  readonly github: Readonly<Partial<Record<GithubWorkflowClaim, string>>>;
+}
+export type GithubWorkflowClaim = 'githubWorkflowTrigger' | 'githubWorkflowSha' | 'githubWorkflowName' | 'githubWorkflowRepository' | 'githubWorkflowRef';
+export const GITHUB_WORKFLOW_CLAIMS: readonly GithubWorkflowClaim[] = ['githubWorkflowTrigger', 'githubWorkflowSha', 'githubWorkflowName', 'githubWorkflowRepository', 'githubWorkflowRef'];
+
+/** Which Sigstore instance a cosign requirement trusts (Fulcio CAs, Rekor and CT log keys): a `trusted_root.json`. */
+export interface CosignTrustedRoot {
+  /** Absolute path, or `(shipped public-good)` for the default. */
+  readonly source: string;
+  readonly json: unknown;
+}
+
+/**
+ * `verifier: cosign` (issue 14): the image's digest must carry cosign signatures, in the legacy tag layout
+ * (`sha256-<hex>.sig`) and/or as a Sigstore bundle referrer, by configured keys (`threshold` distinct keys) or by a
+ * keyless identity whose Fulcio certificate chains to the trusted root with its Rekor entry verified offline.
+ */
+export interface CosignRequirement extends RequirementBase {
+  readonly verifier: 'cosign';
+  readonly mode:
+    | { readonly kind: 'keys'; readonly keys: readonly CosignKey[]; readonly threshold: number; readonly required: readonly string[] }
+    | { readonly kind: 'keyless'; readonly identities: readonly CosignIdentity[] };
+  readonly trustedRoot: CosignTrustedRoot;
+  /** Keys: `optional` (default; a Rekor SET that is present must still verify) or `required`. Keyless: always required. */
+  readonly rekor: 'required' | 'optional';
+  readonly layouts: readonly ('tag' | 'referrer')[];
+  /** How the payload's `docker-reference` is matched: `ignore` (cosign, default), `repository`, `exact` (containers/image). */
+  readonly dockerReference: 'ignore' | 'repository' | 'exact';
+  /** Payload annotations that must be present with these values (cosign `verify -a k=v`). */
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export type Requirement = NotationRequirement | NotaryV1Requirement | CosignRequirement;
 
 /**
  * What a rule requires. `verify` covers both forms users write: `require: [...]` (all of them, count = length)

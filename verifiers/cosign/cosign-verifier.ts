@@ -6,7 +6,7 @@
  * attached as OCI referrers (cosign `--new-bundle-format`, cosign `specs/BUNDLE_SPEC.md`).
  * Never throws: a fetch error is `fetch_failed`, every other problem one of the closed reason codes.
  */
-import { FetchError, type ArtifactFetcher } from '../../oci/discovery/fetcher.ts';
+import { FetchError, type ArtifactFetcher, type FetchErrorCode } from '../../oci/discovery/fetcher.ts';
 import { CosignError, type CosignReasonCode, fail } from './errors.ts';
 import { parsePublicKey, type TrustedKey } from './keys.ts';
 import { type CandidateSignature, verifyWithKeys } from './key-verification.ts';
@@ -68,7 +68,7 @@ export type CosignRequest = {
 export type VerifiedBy = { readonly name: string; readonly fingerprint: string; readonly integratedTime?: number };
 export type CosignOutcome =
   | { readonly ok: true; readonly verifiedBy: readonly VerifiedBy[] }
-  | { readonly ok: false; readonly code: CosignReasonCode; readonly message: string };
+  | { readonly ok: false; readonly code: CosignReasonCode; readonly message: string; readonly fetchCode?: FetchErrorCode };
 
 export function legacyCandidate(s: LegacySignature, request: CosignRequest, policy: PreparedCosignPolicy): CandidateSignature {
   return {
@@ -106,7 +106,8 @@ export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequ
     return judgeCosign(legacy.found ? legacy.signatures : [], bundles, request, policy);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
-    if (e instanceof FetchError) return { ok: false, code: 'fetch_failed', message: `cosign: registry: ${e.code}: ${e.message}` };
+    // The fetch code travels along so the engine can tell the decision's own bounds (budget, deadline) from the registry.
+    if (e instanceof FetchError) return { ok: false, code: 'fetch_failed', message: `cosign: registry: ${e.code}: ${e.message}`, fetchCode: e.code };
     return { ok: false, code: 'internal_error', message: `cosign: ${e instanceof Error ? e.message : String(e)}` };
   }
 }
@@ -119,7 +120,8 @@ export async function verifyCosignKeyless(fetcher: ArtifactFetcher, request: Cos
     return judgeKeyless(legacy.found ? legacy.signatures : [], bundles, request, rule);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
-    if (e instanceof FetchError) return { ok: false, code: 'fetch_failed', message: `cosign: registry: ${e.code}: ${e.message}` };
+    // The fetch code travels along so the engine can tell the decision's own bounds (budget, deadline) from the registry.
+    if (e instanceof FetchError) return { ok: false, code: 'fetch_failed', message: `cosign: registry: ${e.code}: ${e.message}`, fetchCode: e.code };
     return { ok: false, code: 'internal_error', message: `cosign: ${e instanceof Error ? e.message : String(e)}` };
   }
 }

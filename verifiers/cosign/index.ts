@@ -5,8 +5,11 @@ export {
   type CosignKeyPolicyConfig, type CosignOutcome, type CosignRequest, type PreparedCosignPolicy, type VerifiedBy,
   judgeCosign, prepareCosignPolicy, verifyCosign, verifyCosignKeyless,
 } from './cosign-verifier.ts';
-export { type KeylessIdentity, type KeylessOutcome, type KeylessRule, judgeKeyless } from './keyless.ts';
+export { type KeylessIdentity, type KeylessOutcome, type KeylessRule, type KeylessSigner, judgeKeyless } from './keyless.ts';
 export { type BundleExpectation, type BundleVerdict, type PreparedTrustedRoot, prepareTrustedRoot, verifySigstoreBundle } from './sigstore-bundle.ts';
 export { type LoosePems, trustedRootFromPems } from './trusted-root-from-pems.ts';
 export { signatureTag } from './legacy-layout.ts';
 export { BUNDLE_ARTIFACT_TYPE } from './bundle-referrer.ts';
+export { type TrustedKey, parsePublicKey } from './keys.ts';
+export { PUBLIC_GOOD_SOURCE, PUBLIC_GOOD_TRUSTED_ROOT } from './public-good.ts';
+export { type GithubClaims, githubClaimMismatch } from './github-claims.ts';

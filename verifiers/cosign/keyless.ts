@@ -8,13 +8,21 @@
  * certificate valid at the log's integrated time, identity) is sigstore-bundle.ts; the OCI claims are ours.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import type { FetchErrorCode } from '../../oci/discovery/fetcher.ts';
 import { bundleCandidateClaims } from './bundle-referrer.ts';
+import { githubClaimMismatch, type GithubClaims } from './github-claims.ts';
 import { CosignError, type CosignReasonCode, REASON_PRIORITY } from './errors.ts';
 import type { LegacySignature } from './legacy-layout.ts';
 import { checkPayload, parseSimpleSigning, type ReferenceMatch } from './simple-signing.ts';
 import { type PreparedTrustedRoot, prepareTrustedRoot, verifySigstoreBundle } from './sigstore-bundle.ts';
 
-export type KeylessIdentity = { readonly name?: string; readonly subject: string | RegExp; readonly issuer: string | RegExp };
+export type KeylessIdentity = {
+  readonly name?: string;
+  readonly subject: string | RegExp;
+  readonly issuer: string | RegExp;
+  /** GitHub workflow claims the certificate must carry with exactly these values (github-claims.ts). */
+  readonly github?: GithubClaims;
+};
 export type KeylessRule = {
   readonly trust: PreparedTrustedRoot;
   readonly identities: readonly KeylessIdentity[]; // any one of them
@@ -22,10 +30,20 @@ export type KeylessRule = {
   readonly annotations: Readonly<Record<string, string>>;
 };
 export type KeylessOutcome =
-  | { readonly ok: true; readonly verifiedBy: readonly { readonly name: string; readonly signer: string }[] }
-  | { readonly ok: false; readonly code: CosignReasonCode; readonly message: string };
+  | { readonly ok: true; readonly verifiedBy: readonly KeylessSigner[] }
+  | { readonly ok: false; readonly code: CosignReasonCode; readonly message: string; readonly fetchCode?: FetchErrorCode };
+
+/** Who signed, and when the log recorded it (seconds since the epoch, from the verified tlog entry). */
+export type KeylessSigner = { readonly name: string; readonly signer: string; readonly integratedTime?: number };
 
 const MAX_CHAIN = 10;
+
+/** The integrated time of the bundle's (already verified) first tlog entry. */
+function integratedTime(bundle: unknown): number | undefined {
+  const t = (bundle as { verificationMaterial?: { tlogEntries?: { integratedTime?: unknown }[] } })?.verificationMaterial?.tlogEntries?.[0]?.integratedTime;
+  const n = typeof t === 'string' || typeof t === 'number' ? Number(t) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
 
 function pemCerts(pem: string): Buffer[] {
   const out: Buffer[] = [];
@@ -95,20 +113,30 @@ function trustWithIntermediates(trust: PreparedTrustedRoot, chain: readonly Buff
   return extra.length === 0 ? trust : prepareTrustedRoot({ ...trust.json, certificateAuthorities: [...extra, ...cas] });
 }
 
+/** The bundle's certificates, leaf first: a v0.1/v0.2 chain, or the v0.3 single `certificate`. */
 function bundleChain(bundle: unknown): Buffer[] {
-  const certs = (bundle as { verificationMaterial?: { x509CertificateChain?: { certificates?: { rawBytes?: string }[] } } })
-    .verificationMaterial?.x509CertificateChain?.certificates ?? [];
-  return certs.filter((c) => typeof c.rawBytes === 'string').map((c) => Buffer.from(c.rawBytes as string, 'base64'));
+  const material = (bundle as { verificationMaterial?: { x509CertificateChain?: { certificates?: { rawBytes?: string }[] }; certificate?: { rawBytes?: string } } })
+    ?.verificationMaterial;
+  const certs = material?.x509CertificateChain?.certificates ?? (material?.certificate ? [material.certificate] : []);
+  return certs.filter((c) => typeof c?.rawBytes === 'string').map((c) => Buffer.from(c.rawBytes as string, 'base64'));
 }
 
-function judgeOne(bundle: unknown, artifact: Buffer, claims: () => void, rule: KeylessRule): { name: string; signer: string } {
+function judgeOne(bundle: unknown, artifact: Buffer, claims: () => void, rule: KeylessRule): KeylessSigner {
   let last: { code: CosignReasonCode; message: string } = { code: 'identity_mismatch', message: 'cosign: no identity configured' };
-  const trust = trustWithIntermediates(rule.trust, bundleChain(bundle));
+  const chain = bundleChain(bundle);
+  const trust = trustWithIntermediates(rule.trust, chain);
   for (const id of rule.identities) {
     const v = verifySigstoreBundle(bundle, artifact, trust, { identity: id });
     if (v.ok) {
+      // The bundle verified with this leaf, so its extensions are Fulcio's word for the workflow that signed.
+      const wrong = id.github === undefined ? undefined : chain[0] === undefined ? 'no signing certificate' : githubClaimMismatch(chain[0], id.github);
+      if (wrong !== undefined) {
+        last = { code: 'identity_mismatch', message: `cosign: ${v.signer}: ${wrong}` };
+        continue;
+      }
       claims();
-      return { name: id.name ?? v.signer, signer: v.signer };
+      const at = integratedTime(bundle);
+      return { name: id.name ?? v.signer, signer: v.signer, ...(at === undefined ? {} : { integratedTime: at }) };
     }
     last = v;
     if (v.code !== 'identity_mismatch') break; // the bundle itself is bad: another identity will not help
@@ -117,10 +145,10 @@ function judgeOne(bundle: unknown, artifact: Buffer, claims: () => void, rule: K
 }
 
 export function judgeKeyless(legacy: readonly LegacySignature[], bundles: readonly unknown[], request: { digest: string; reference?: string }, rule: KeylessRule): KeylessOutcome {
-  const ok: { name: string; signer: string }[] = [];
+  const ok: KeylessSigner[] = [];
   const failures: CosignError[] = [];
   let seen = 0;
-  const attempt = (f: () => { name: string; signer: string }) => {
+  const attempt = (f: () => KeylessSigner) => {
     seen++;
     try {
       ok.push(f());
