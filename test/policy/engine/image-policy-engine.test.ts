@@ -162,3 +162,29 @@ t.test('the real Notary v1 verifier through the engine (live captures, pinned cl
   t.same(await engine.resolveTag({ registry: registry!, repository: 'unknown/gun', tag: 'v2' }), { kind: 'registry' }, 'no rule for the image: the registry resolves (and decide denies)');
   t.match(await engine.decide(target(registry!, 'unknown/gun')), { allow: false, reason: 'no_policy_rule' });
 });
+
+t.test('the Notary v1 version state outlives a policy reload: an older snapshot served afterwards is a rollback', async (t) => {
+  const dir = new URL('../../vectors/notary-live/', import.meta.url).pathname;
+  const newer = JSON.parse(readFileSync(`${dir}delegation-rsa/manifest.json`, 'utf8')) as { gun: string; capturedAt: string };
+  const [registry, ...rest] = newer.gun.split('/');
+  const repository = rest.join('/');
+  const clock = () => new Date(Date.parse(newer.capturedAt) + 3600_000);
+  const state = new NotaryV1VersionState(); // one per process (cli/trust-servers.ts), shared by every generation
+  let stage = 'delegation-rsa';
+  const engineFor = async () => new PolicyEngine(await loadPolicyState('/nonexistent-notation-dir', {
+    fetcherFor: () => undefined,
+    crlSource: { fetchCrl: () => Promise.resolve({ ok: false, reason: 'none' }) },
+    notaryV1: { sourceFor: () => dirSource(`${dir}${stage}`), state, clock },
+  }, parse({ trustServers: SERVERS, rules: [{ scope: newer.gun, require: [notary('n')] }] })!));
+  const first = await engineFor();
+  t.match(await first.resolveTag({ registry: registry!, repository, tag: 'v1' }), { kind: 'signed' }, 'generation 1 sees timestamp v9');
+  stage = 'delegation-x509'; // an attacker (or a stale mirror) serves the older trust data: timestamp v5
+  const reloaded = await engineFor();
+  t.match(await reloaded.resolveTag({ registry: registry!, repository, tag: 'v1' }), { kind: 'denied', decision: { reason: 'rollback' } }, 'generation 2 (after a reload) still knows v9 was seen');
+  const fresh = await new PolicyEngine(await loadPolicyState('/nonexistent-notation-dir', {
+    fetcherFor: () => undefined,
+    crlSource: { fetchCrl: () => Promise.resolve({ ok: false, reason: 'none' }) },
+    notaryV1: { sourceFor: () => dirSource(`${dir}${stage}`), state: new NotaryV1VersionState(), clock },
+  }, parse({ trustServers: SERVERS, rules: [{ scope: newer.gun, require: [notary('n')] }] })!)).resolveTag({ registry: registry!, repository, tag: 'v1' });
+  t.match(fresh, { kind: 'signed' }, 'control: without the kept state the old data would pass (what a restart forgets)');
+});
