@@ -57,12 +57,12 @@ export function trustServers(notary: NotaryPeers, relays: Record<string, string>
 }
 
 /**
- * `pullgate serve` for the registry with `policy` as the config's `policy:` section (none when undefined), the
+ * `pullgate serve` for the registry (and `moreRegistries`) with `policy` as the config's `policy:` section (none when undefined), the
  * Notation trust policy strict on `*` with the e2e certificate, and containerd's hosts.toml pointing at it.
  */
-export async function startNotaryGate(t: Test, peers: NotaryGatePeers, policy: unknown): Promise<PullgateProcess> {
+export async function startNotaryGate(t: Test, peers: NotaryGatePeers, policy: unknown, moreRegistries: readonly RegistryPeer[] = []): Promise<PullgateProcess> {
   const gate = await startPullgate({
-    registries: [{ host: peers.registry.host, endpoint: peers.registry.url }],
+    registries: [peers.registry, ...moreRegistries].map((r) => ({ host: r.host, endpoint: r.url })),
     trustPolicy: {
       version: '1.0',
       trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }],

@@ -4,11 +4,12 @@
  * as a signer; a rotated root, pinned by its first key), pulled through `pullgate serve` by ctr and by the CRI
  * PullImage call. Every signed tag pulls **as the digest its trust data signed**, after the registry's tag was moved
  * to another, unsigned manifest (NOTARYV1.md "The question": the registry's own tag is irrelevant). The same gate
- * runs a Notation rule for another scope and a `*` deny rule; nothing reaches the registry around the gate; and a
+ * runs a Notation rule for another registry and a `*` deny rule; nothing reaches the registry around the gate; and a
  * config without `policy:` still lets the Notation trust policy alone decide.
  */
 import t from 'tap';
 import { getManifest, MANIFEST_ACCEPT, MEDIA, pushTestImage } from '../harness/images.ts';
+import { startRegistry } from '../harness/registry.ts';
 import { notaryRepo } from '../harness/notary-images.ts';
 import { e2eSigner, signInRegistry } from './sign-and-push.ts';
 import { assertDenied, assertDeniedByDigest, assertNoBypass, assertPullsAs, notaryRequirement, startNotaryGate, startNotaryGatePeers, trustServers } from './notaryv1-fixture.ts';
@@ -36,10 +37,12 @@ t.test('Notary v1 at the gate: signed tags pull as the signed digest (ctr and CR
   await app.moveTag('v2', movedApp);
   const movedQa = await qa.push('moved', 'moved, never signed');
   await qa.moveTag('v1', movedQa);
-  // Notation, for another scope in the same gate.
-  const notationImage = await pushTestImage(registry.url, 'notation/app', 'v1', 'signed with notation');
-  await signInRegistry(registry.url, 'notation/app', { mediaType: MEDIA.manifest, digest: notationImage.manifest.digest, size: notationImage.manifest.size }, e2eSigner());
-  const notationUnsigned = await pushTestImage(registry.url, 'notation/unsigned', 'v1', 'no notation signature');
+  // Notation, for another registry in the same gate.
+  const notationRegistry = await startRegistry();
+  t.teardown(() => notationRegistry.stop());
+  const notationImage = await pushTestImage(notationRegistry.url, 'team/app', 'v1', 'signed with notation');
+  await signInRegistry(notationRegistry.url, 'team/app', { mediaType: MEDIA.manifest, digest: notationImage.manifest.digest, size: notationImage.manifest.size }, e2eSigner());
+  const notationUnsigned = await pushTestImage(notationRegistry.url, 'team/unsigned', 'v1', 'no notation signature');
   const elsewhere = await pushTestImage(registry.url, 'other/app', 'v1', 'no rule but *');
 
   await t.test('setup: the trust data signs the originals, the registry tags point elsewhere', async (t) => {
@@ -59,11 +62,11 @@ t.test('Notary v1 at the gate: signed tags pull as the signed digest (ctr and CR
       // dct/app: default roles (targets/releases if it signs the tag, else targets), pinned by the pre-rotation root key.
       { scope: `${H}/dct/app`, require: [notaryRequirement({ rootKeys: [appRootV1] })] },
       { scope: `${H}/dct/qa`, require: [notaryRequirement({ rootKeys: [qaRoot], signers: [{ role: 'targets/qa', publicKey: qaKey.publicKeyPem }] })] },
-      { scope: `${H}/notation/*`, require: [{ verifier: 'notation' }] },
+      { scope: `${notationRegistry.host}/*`, require: [{ verifier: 'notation' }] },
       { scope: '*', deny: 'only dct and notation images run here' },
     ],
   };
-  const gate = await startNotaryGate(t, peers, policy);
+  const gate = await startNotaryGate(t, peers, policy, [notationRegistry]);
   const notaryAllow = { gate, reason: 'verified', verifier: 'notaryv1' };
 
   await t.test('signed tags pull as the signed digest, whatever the registry tag says', async (t) => {
@@ -87,7 +90,7 @@ t.test('Notary v1 at the gate: signed tags pull as the signed digest (ctr and CR
     await assertDeniedByDigest(t, containerd, `${H}/dct/app@${movedApp.manifest.digest}`, { gate, reason: 'digest_not_signed', verifier: 'notaryv1' });
   });
 
-  await t.test('one gate, two systems: Notation decides its scope, `*` denies the rest', async (t) => {
+  await t.test('one gate, two systems: Notation decides the other registry, `*` denies the rest', async (t) => {
     await assertPullsAs(t, containerd, notationImage.ref, notationImage.manifest.digest, { gate, reason: 'verified', verifier: 'notation' });
     await assertDenied(t, containerd, notationUnsigned.ref, /notation requirement .*: no signature found/, { gate, reason: 'no_signature', verifier: 'notation' });
     await assertDenied(t, containerd, elsewhere.ref, /denied by policy\.rules\[3\] \(scope \*\): only dct and notation images run here/, { gate, reason: 'policy_deny', verifier: 'policy' });
@@ -95,11 +98,12 @@ t.test('Notary v1 at the gate: signed tags pull as the signed digest (ctr and CR
 
   await t.test('no request went around the gate', async (t) => {
     await assertNoBypass(t, registry);
+    await assertNoBypass(t, notationRegistry);
   });
 
   await t.test('without a policy section the Notation trust policy alone decides, as before', async (t) => {
     await gate.stop();
-    const plain = await startNotaryGate(t, peers, undefined);
+    const plain = await startNotaryGate(t, peers, undefined, [notationRegistry]);
     await assertPullsAs(t, containerd, notationImage.ref, notationImage.manifest.digest, { gate: plain, reason: 'verified', verifier: 'notation' });
     // Signed with Docker Content Trust only: without the image policy nothing consults the trust server.
     await assertDenied(t, containerd, `${H}/dct/app:v1`, /dct\/app:v1: no signature found/, { gate: plain, reason: 'no_signature', verifier: 'notation' });
