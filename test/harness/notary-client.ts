@@ -70,6 +70,8 @@ export interface NotaryClientOptions {
   dir: string;
   /** Per-command bound; default 30 s (a command takes 50–300 ms on an idle machine). */
   timeoutMs?: number;
+  /** Basic credentials for a token-auth server's realm, passed as notary's NOTARY_AUTH (base64 `user:password`). */
+  auth?: { username: string; password: string };
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -87,12 +89,13 @@ export function notaryClient(gun: string, opts: NotaryClientOptions): NotaryClie
   // Absolute paths: notary resolves a relative trust_dir against the working directory, not the config's.
   writeFileSync(config, JSON.stringify({ trust_dir: join(dir, 'trust'), remote_server: { url: opts.serverUrl, root_ca: opts.caFile } }) + '\n');
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const notaryAuth: Record<string, string> = opts.auth ? { NOTARY_AUTH: Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64') } : {};
 
   const run = (args: readonly string[], input?: string): Promise<NotaryRunResult & { timedOut: boolean; spawnError?: string }> =>
     new Promise((resolve) => {
       const child = spawn('notary', ['-c', config, ...args], {
         cwd: dir,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...NOTARY_PASSPHRASES },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...NOTARY_PASSPHRASES, ...notaryAuth },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let timedOut = false;

@@ -53,6 +53,13 @@ export interface NotaryOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Per-command bound for client(); default 30 s. */
   clientTimeoutMs?: number;
+  /**
+   * Token auth on notary-server (its `auth: {type: "token"}`, the registry's Bearer flow): every /v2/ request then
+   * needs a JWT from `realm`, signed by a key whose certificate is in `rootCertBundle`. Without it, no auth.
+   */
+  serverAuth?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** Basic credentials the `notary` clients send to the token realm (notary's NOTARY_AUTH variable). */
+  clientAuth?: { username: string; password: string };
 }
 
 /** Served files are a few KB; anything far larger is not notary-server and must not be buffered. */
@@ -120,6 +127,9 @@ export async function startNotary(opts: NotaryOptions = {}): Promise<NotaryPeers
       },
       logging: { level: logLevel },
       storage: { backend: 'memory' },
+      ...(opts.serverAuth ? { auth: { type: 'token', options: {
+        realm: opts.serverAuth.realm, service: opts.serverAuth.service, issuer: opts.serverAuth.issuer, rootcertbundle: opts.serverAuth.rootCertBundle,
+      } } } : {}),
     }) + '\n');
     const serverLogFile = join(serverDir, 'server.log');
     const health = `${url}/_notary_server/health`;
@@ -142,7 +152,7 @@ export async function startNotary(opts: NotaryOptions = {}): Promise<NotaryPeers
       client(gun) {
         const dir = join(pkiDir, `client-${++clients}`);
         mkdirSync(dir);
-        return notaryClient(gun, { serverUrl: url, caFile: tls.caFile, dir, timeoutMs: opts.clientTimeoutMs });
+        return notaryClient(gun, { serverUrl: url, caFile: tls.caFile, dir, timeoutMs: opts.clientTimeoutMs, ...(opts.clientAuth ? { auth: opts.clientAuth } : {}) });
       },
       trustFile(gun, name) {
         if (!SAFE_SEGMENT.test(gun) || !SAFE_SEGMENT.test(name) || gun.includes('..') || name.includes('..')) {
