@@ -14,6 +14,7 @@ import { benchAudit } from './audit.ts';
 import { benchNotaryV1, NOTARY_BENCH_FULL, NOTARY_BENCH_QUICK } from './notaryv1.ts';
 import { benchFootprint } from './footprint.ts';
 import { benchWan } from './wan.ts';
+import { benchSoak } from './soak.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   if (wanted('audit')) rows.push(...(await benchAudit()));
   if (wanted('notaryv1')) rows.push(...(await benchNotaryV1(quick ? NOTARY_BENCH_QUICK : NOTARY_BENCH_FULL)));
   if (wanted('wan')) rows.push(...(await benchWan(quick ? { rtts: [20, 50], rounds: 2 } : { rtts: [20, 50], rounds: 5 })));
+  if (wanted('soak')) rows.push(...(await benchSoak(quick ? { seconds: 60, workers: 4 } : { seconds: 240, workers: 4 })));
   if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
