@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startContainerd, type ContainerdPeer, type CommandResult, type CriPullResult } from '../harness/containerd.ts';
 import { startNotary, type NotaryPeers } from '../harness/notary.ts';
 import { startRegistry, type RegistryPeer } from '../harness/registry.ts';
+import { waitFor } from '../harness/wait.ts';
 import { startPullgate, VECTORS, type PullgateProcess } from './pullgate-process.ts';
 
 const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
@@ -38,7 +39,7 @@ export interface NotaryRequirementOptions {
   signers?: readonly { role: string; publicKey: string }[];
 }
 
-/** `{verifier: notaryv1, trustServer, rootKeys, delegations | signers}` (README-section.md "Requirements"). */
+/** `{verifier: notaryv1, trustServer, rootKeys, delegations | signers}` (README.md § Image policy, "Requirements"). */
 export function notaryRequirement(o: NotaryRequirementOptions): Record<string, unknown> {
   return {
     verifier: 'notaryv1',
@@ -105,8 +106,10 @@ const decisions = (gate: PullgateProcess, decision: string, r: GateRecord): Prom
 
 /** The log lines of `ref` with `decision` all carry the expected reason and verifier, and the counter moved. */
 async function assertRecorded(t: Test, ref: string, decision: string, r: GateRecord, before: number): Promise<void> {
-  const lines = r.gate.logLines().filter((l) => l.ref === ref && l.decision === decision);
-  t.ok(lines.length > 0, `${ref}: a ${decision} line is logged`);
+  const linesOf = () => r.gate.logLines().filter((l) => l.ref === ref && l.decision === decision);
+  // The log is a file the gate appends to: wait for the line rather than assume it is flushed already.
+  t.ok(await waitFor(() => linesOf().length > 0), `${ref}: a ${decision} line is logged`);
+  const lines = linesOf();
   t.same([...new Set(lines.map((l) => `${String(l.reason)} by ${String(l.verifier)}`))], [`${r.reason} by ${r.verifier}`], `${ref}: logged as ${r.reason} by ${r.verifier}`);
   t.ok((await decisions(r.gate, decision, r)) > before, `${ref}: counted as ${decision}{reason="${r.reason}",verifier="${r.verifier}"}`);
 }
