@@ -1,7 +1,7 @@
 /**
  * Issue 13 acceptance ("Done when"), allowed side: images signed with the real `notary` client against the real
  * notary-server (targets role; a `targets/releases` delegation with an x509 key; a delegation with a bare key pinned
- * as a signer; a rotated root, pinned by its first key), pulled through `pullgate serve` by ctr and by the CRI
+ * as a signer; a rotated root, pinned by its first key, reached through the `<version>.root.json` chain), pulled through `pullgate serve` by ctr and by the CRI
  * PullImage call. Every signed tag pulls **as the digest its trust data signed**, after the registry's tag was moved
  * to another, unsigned manifest (NOTARYV1.md "The question": the registry's own tag is irrelevant). The same gate
  * runs a Notation rule for another registry and a `*` deny rule; nothing reaches the registry around the gate; and a
@@ -26,6 +26,9 @@ t.test('Notary v1 at the gate: signed tags pull as the signed digest (ctr and CR
   const v2 = await app.pushAndSign('v2', 'targets/releases');
   const appRootV1 = await app.rootKeyPem(1);
   await app.rotateRoot();
+  // Root v3 (the snapshot key handed to the server, as `docker push` does) is signed by the new root key alone, so
+  // the pinned first key reaches it only through 1.root.json → 2.root.json (NOTARYV1.md "Root rotation").
+  await app.client.rotateSnapshotToServer();
   // dct/qa: v1 in targets/qa, a bare ecdsa key; the rule pins that key as the role's signer.
   const qa = await notaryRepo(notary, registry, 'dct/qa');
   const qaKey = await qa.delegate('targets/qa', { name: 'qa', form: 'bare' });
@@ -50,6 +53,9 @@ t.test('Notary v1 at the gate: signed tags pull as the signed digest (ctr and CR
       [`v1 targets ${v1.digest} ${v1.length}`, `v2 targets/releases ${v2.digest} ${v2.length}`], 'notary list dct/app');
     t.same((await qa.list()).map((l) => `${l.name} ${l.role} sha256:${l.sha256Hex}`), [`v1 targets/qa ${qa1.digest}`], 'notary list dct/qa');
     t.not(await app.rootKeyPem(), appRootV1, 'dct/app root was rotated: the current root key is not the pinned one');
+    const root = JSON.parse((await notary.trustFile(app.gun, 'root')).body.toString()) as { signed: { version: number }; signatures: unknown[] };
+    t.equal(root.signed.version, 3, 'dct/app is at root v3');
+    t.equal(root.signatures.length, 1, 'root v3 carries one signature (the new root key\'s), none by the pinned key');
     for (const [repo, tag] of [['dct/app', 'v1'], ['dct/app', 'v2'], ['dct/qa', 'v1']] as const) {
       const now = await getManifest(registry.url, repo, tag);
       t.equal(now.digest, repo === 'dct/app' ? movedApp.manifest.digest : movedQa.manifest.digest, `registry: ${repo}:${tag} now names the unsigned manifest`);
