@@ -44,6 +44,11 @@ export class Reloader {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
+  /** The config in force: the one it started with, or the last that reloaded (serve's periodic audit reads it). */
+  get config(): PullgateConfig {
+    return this.#config;
+  }
+
   constructor(opts: ReloaderOptions) {
     this.#opts = opts;
     this.#config = opts.config;

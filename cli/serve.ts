@@ -103,11 +103,15 @@ export async function startGate(config: PullgateConfig, logger: Logger = createL
     },
   });
   await reloader.start();
-  // Periodic node audit (issue 15), off unless audit.intervalMs > 0; each pass re-reads the trust policy.
-  const auditConfig = config.audit;
-  const audit = auditConfig !== undefined && auditConfig.intervalMs > 0
-    ? startPeriodicAudit({ intervalMs: auditConfig.intervalMs, logger, registry: metrics.registry, run: async () => (await import('./audit.ts')).runAudit(config, { socket: auditConfig.containerdSocket, remove: auditConfig.remove }) })
-    : undefined;
+  // Periodic node audit (issue 15), off while audit.intervalMs is 0; it reads the config in force (reloads too)
+  // before every wait and pass, and each pass re-reads the trust policy. The module loads at the first pass.
+  const audit = startPeriodicAudit({
+    config: () => reloader.config.audit,
+    logger,
+    registry: metrics.registry,
+    recheckMs: config.reloadIntervalMs > 0 ? config.reloadIntervalMs : undefined, // a reload is seen as soon as it lands
+    run: async (auditConfig) => (await import('./audit.ts')).runAudit(reloader.config, { socket: auditConfig.containerdSocket, remove: auditConfig.remove }),
+  });
   logger.info(
     { listen: formatHostPort(config.listen), admin: formatHostPort(config.admin), mode: config.mode, registries: config.registries.map((r) => r.host), config: config.source ?? '(defaults)' },
     'pullgate serving',
