@@ -14,6 +14,7 @@ import {
   NotaryV1Error, prepareNotaryV1Policy, verifyNotaryV1,
   type NotaryV1MetadataSource, type NotaryV1Outcome, type NotaryV1VersionState, type PreparedNotaryV1Policy, type Reference, type RoleSelection,
 } from '../../verifiers/notaryv1/index.ts';
+import { LRUCache } from 'lru-cache';
 import { failedReport, type RequirementVerifier, type TagReport } from './requirement-verifier.ts';
 
 export interface NotaryV1Deps {
@@ -58,9 +59,21 @@ export function prepareRequirement(req: NotaryV1Requirement): PreparedNotaryV1Po
 /** Tags never contain `:`; digests always do (ImageTarget.reference is one or the other). */
 const isDigestText = (reference: string) => reference.includes(':');
 
+/**
+ * Verified outcomes reused while every role they rest on may still be served from the trust-server client's cache
+ * (its max-age, never past a role's expiry: CacheHints.validUntil): a new answer would come from the very same
+ * bytes, so re-checking their signatures (~1 ms per decision, twice for a tag: resolve, then decide) buys
+ * nothing. Only successes, and only when every role carried a max-age; a denial or a fetch failure is asked
+ * again. Per policy generation (this object is rebuilt with the policy), bounded.
+ */
+const MEMO_ENTRIES = 4096;
+/** However long the server's max-age: the trust server is asked again at least this often. */
+const MEMO_MAX_MS = 300_000;
+
 export class NotaryV1Requirements implements RequirementVerifier {
   readonly #prepared = new Map<Requirement, PreparedNotaryV1Policy>();
   readonly #deps: NotaryV1Deps;
+  readonly #memo = new LRUCache<string, { readonly outcome: NotaryV1Outcome; readonly until: number }>({ max: MEMO_ENTRIES });
 
   /** Prepares every requirement now: throws NotaryV1RequirementError for the first one the verifier refuses. */
   constructor(requirements: readonly NotaryV1Requirement[], deps: NotaryV1Deps) {
@@ -91,19 +104,19 @@ export class NotaryV1Requirements implements RequirementVerifier {
     // Nothing digest-only to start: the trust data is fetched per GUN and cached by the source.
   }
 
-  #run(req: Requirement, subject: Pick<DecisionSubject, 'registry' | 'repository'>, reference: Reference): Promise<NotaryV1Outcome> {
+  async #run(req: Requirement, subject: Pick<DecisionSubject, 'registry' | 'repository'>, reference: Reference): Promise<NotaryV1Outcome> {
     const policy = this.#prepared.get(req);
     if (req.verifier !== 'notaryv1' || policy === undefined) {
-      return Promise.resolve({ ok: false, gun: '', code: 'metadata_invalid', message: `notary v1: requirement ${req.key} was not prepared` });
+      return { ok: false, gun: '', code: 'metadata_invalid', message: `notary v1: requirement ${req.key} was not prepared` };
     }
-    return verifyNotaryV1({
-      gun: `${subject.registry}/${subject.repository}`,
-      reference,
-      policy,
-      source: this.#deps.sourceFor(req.trustServer),
-      now: this.#deps.clock?.() ?? new Date(),
-      state: this.#deps.state,
-    });
+    const gun = `${subject.registry}/${subject.repository}`;
+    const now = this.#deps.clock?.() ?? new Date();
+    const key = JSON.stringify([req.key, gun, reference.tag ?? null, reference.digest ?? null]);
+    const memo = this.#memo.get(key);
+    if (memo !== undefined && now.getTime() < memo.until) return memo.outcome;
+    const outcome = await verifyNotaryV1({ gun, reference, policy, source: this.#deps.sourceFor(req.trustServer), now, state: this.#deps.state });
+    if (outcome.ok && outcome.cache.roles.every((r) => r.maxAgeSeconds !== undefined)) this.#memo.set(key, { outcome, until: Math.min(outcome.cache.validUntil.getTime(), now.getTime() + MEMO_MAX_MS) });
+    return outcome;
   }
 }
 

@@ -188,3 +188,36 @@ t.test('the Notary v1 version state outlives a policy reload: an older snapshot 
   }, parse({ trustServers: SERVERS, rules: [{ scope: newer.gun, require: [notary('n')] }] })!)).resolveTag({ registry: registry!, repository, tag: 'v1' });
   t.match(fresh, { kind: 'signed' }, 'control: without the kept state the old data would pass (what a restart forgets)');
 });
+
+t.test('a verified Notary v1 outcome is reused within the trust data\'s max-age, never past it, and never without one', async (t) => {
+  const dir = new URL('../../vectors/notary-live/', import.meta.url).pathname;
+  const m = JSON.parse(readFileSync(`${dir}delegation-bare/manifest.json`, 'utf8')) as { gun: string; capturedAt: string };
+  const [registry, ...rest] = m.gun.split('/');
+  const repository = rest.join('/');
+  let now = Date.parse(m.capturedAt) + 3600_000;
+  const build = async (maxAgeSeconds: number | undefined) => {
+    const source = dirSource(`${dir}delegation-bare`, maxAgeSeconds === undefined ? {} : { maxAgeSeconds });
+    const engine = new PolicyEngine(await loadPolicyState('/nonexistent-notation-dir', {
+      fetcherFor: () => undefined,
+      crlSource: { fetchCrl: () => Promise.resolve({ ok: false, reason: 'none' }) },
+      notaryV1: { sourceFor: () => source, state: new NotaryV1VersionState(), clock: () => new Date(now) },
+    }, parse({ trustServers: SERVERS, rules: [{ scope: m.gun, require: [notary('n')] }] })!));
+    return { engine, source };
+  };
+  const subject = { registry: registry!, repository, tag: 'v2' };
+  const cached = await build(60);
+  t.match(await cached.engine.resolveTag(subject), { kind: 'signed' });
+  const asked = cached.source.asked.length;
+  t.ok(asked >= 4, 'the first resolution read the trust data');
+  t.match(await cached.engine.resolveTag(subject), { kind: 'signed' });
+  t.equal(cached.source.asked.length, asked, 'within max-age: the verified outcome is reused');
+  now += 61_000;
+  t.match(await cached.engine.resolveTag(subject), { kind: 'signed' });
+  t.ok(cached.source.asked.length > asked, 'past max-age: read and verified again');
+
+  const uncached = await build(undefined);
+  await uncached.engine.resolveTag(subject);
+  const first = uncached.source.asked.length;
+  await uncached.engine.resolveTag(subject);
+  t.equal(uncached.source.asked.length, 2 * first, 'no max-age from the server: every decision reads the trust data');
+});
