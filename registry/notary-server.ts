@@ -16,48 +16,22 @@
  * - Cache (notary-cache.ts) and one request per (GUN, name) at a time (notary-flight.ts). A 404 is not kept: it
  *   means "no trust data", which a `notary publish` a second later makes wrong, and the deny it causes is cheap.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { AuthError, Authenticator } from './authenticator.ts';
 import { discard, readCapped } from './body.ts';
-import type { BasicCredential } from './credentials.ts';
 import { keepSeconds, NotaryRoleCache, parseCacheControl } from './notary-cache.ts';
 import { NotaryServerError } from './notary-errors.ts';
 import { SingleFlight } from './notary-flight.ts';
+import { checkLimits, checkOrigin, NOTARY_CACHE_MAX_BYTES, type NotaryServerLimits, type NotaryServerOptions, readCa } from './notary-options.ts';
 import { isVersionedRoot, pullScope, trustPath } from './notary-names.ts';
 
 export { NotaryServerError, type NotaryServerErrorCode } from './notary-errors.ts';
-
-export interface NotaryServerLimits {
-  /** Largest metadata file read (default 4 MiB). */
-  readonly maxRoleBytes: number;
-  /** Whole request, token fetch and body included (default 10 s). */
-  readonly timeoutMs: number;
-  /** Cached files, at most (default 1000; 0 turns the cache off). */
-  readonly cacheEntries: number;
-  /** No file is kept longer than this, whatever its max-age (default 300 s; 0 turns the cache off). */
-  readonly maxCacheAgeSeconds: number;
-}
-
-export interface NotaryServerOptions {
-  /** The server's origin: https, or http for a loopback host only. */
-  readonly url: URL;
-  /** Absolute path of a PEM CA bundle trusted in addition to the public roots. */
-  readonly caFile?: string;
-  /** Basic credentials for this server (the caller looks up the entry). */
-  readonly credential?: BasicCredential;
-  readonly limits?: Partial<NotaryServerLimits>;
-}
+export { NOTARY_CACHE_MAX_BYTES, NOTARY_SERVER_DEFAULTS, type NotaryServerLimits, type NotaryServerOptions } from './notary-options.ts';
 
 /** What the verifier's source returns (verifiers/notaryv1/source.ts MetadataFetch), restated here by shape. */
 export type NotaryRoleFetch = { readonly bytes: Uint8Array; readonly maxAgeSeconds?: number } | { readonly notFound: true };
 
-export const NOTARY_SERVER_DEFAULTS: NotaryServerLimits = { maxRoleBytes: 4 << 20, timeoutMs: 10_000, cacheEntries: 1000, maxCacheAgeSeconds: 300 };
-/** The cache's bound in bytes, beside its bound in entries. */
-export const NOTARY_CACHE_MAX_BYTES = 32 << 20;
-const MAX_CA_FILE = 1 << 20;
 const MAX_ERROR_BODY = 64 * 1024;
 
 export class NotaryServerClient {
@@ -198,52 +172,4 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 /** Reads a small error body to its end so the connection can be reused; a large one is dropped with its connection. */
 async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
   if ((await readCapped(body, MAX_ERROR_BODY)) === undefined) return;
-}
-
-function checkOrigin(url: URL): string {
-  if (!(url instanceof URL)) throw new NotaryServerError('invalid_config', 'trust server url must be a URL');
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new NotaryServerError('invalid_config', `trust server ${url.origin}: scheme must be https`);
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
-    throw new NotaryServerError('invalid_config', `trust server ${url.origin}: give the origin only (no path, query, fragment or user info)`);
-  }
-  // Credentials and tokens go to this origin: in clear text only where nothing leaves the host.
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw new NotaryServerError('invalid_config', `trust server ${url.origin}: plain http is allowed for a loopback host only`);
-  }
-  return url.origin;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(hostname);
-}
-
-function readCa(file: string): string {
-  if (!isAbsolute(file)) throw new NotaryServerError('invalid_config', `trust server caFile must be an absolute path: ${file}`);
-  let pem: string;
-  try {
-    const bytes = readFileSync(file);
-    if (bytes.length > MAX_CA_FILE) throw new Error(`larger than ${MAX_CA_FILE} bytes`);
-    pem = bytes.toString('utf8');
-  } catch (err) {
-    throw new NotaryServerError('invalid_config', `trust server caFile ${file}: ${(err as Error).message}`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new NotaryServerError('invalid_config', `trust server caFile ${file}: no PEM certificate in it`);
-  return pem;
-}
-
-const LIMIT_RANGES: { readonly [K in keyof NotaryServerLimits]: readonly [number, number] } = {
-  maxRoleBytes: [1, 64 << 20],
-  timeoutMs: [1, 600_000],
-  cacheEntries: [0, 100_000],
-  maxCacheAgeSeconds: [0, 86_400],
-};
-
-function checkLimits(given: Partial<NotaryServerLimits> | undefined): NotaryServerLimits {
-  const limits: { -readonly [K in keyof NotaryServerLimits]: number } = { ...NOTARY_SERVER_DEFAULTS };
-  for (const [name, [min, max]] of Object.entries(LIMIT_RANGES) as [keyof NotaryServerLimits, readonly [number, number]][]) {
-    const v = given?.[name] ?? NOTARY_SERVER_DEFAULTS[name];
-    limits[name] = v;
-    if (!Number.isSafeInteger(v) || v < min || v > max) throw new NotaryServerError('invalid_config', `trust server limits.${name} must be an integer in [${min}, ${max}], got ${v}`);
-  }
-  return limits;
 }

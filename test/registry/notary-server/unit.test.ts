@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keepSeconds, parseCacheControl } from '../../../registry/notary-cache.ts';
 import { NotaryServerClient, type NotaryServerOptions } from '../../../registry/notary-server.ts';
 import { waitFor } from '../../harness/wait.ts';
 
@@ -36,6 +37,7 @@ t.test('options: origin only, https or loopback http, an absolute PEM CA file, l
   const dir = mkdtempSync(join(tmpdir(), 'notary-unit-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'empty.pem'), 'not a certificate\n');
+  writeFileSync(join(dir, 'damaged.pem'), '-----BEGIN CERTIFICATE-----\nMIIBdamaged\n-----END CERTIFICATE-----\n');
   const bad: [string, Partial<NotaryServerOptions>][] = [
     ['ftp://127.0.0.1/', {}],
     ['http://notary.example.com/', {}],
@@ -45,6 +47,7 @@ t.test('options: origin only, https or loopback http, an absolute PEM CA file, l
     ['https://notary.example.com/', { caFile: 'relative/ca.pem' }],
     ['https://notary.example.com/', { caFile: join(dir, 'missing.pem') }],
     ['https://notary.example.com/', { caFile: join(dir, 'empty.pem') }],
+    ['https://notary.example.com/', { caFile: join(dir, 'damaged.pem') }],
     ['https://notary.example.com/', { limits: { maxRoleBytes: 0 } }],
     ['https://notary.example.com/', { limits: { timeoutMs: 1.5 } }],
     ['https://notary.example.com/', { limits: { cacheEntries: -1 } }],
@@ -235,4 +238,43 @@ t.test('close aborts what is under way and refuses new fetches', { timeout: 30_0
   await rejected;
   t.ok(await waitFor(() => drips[0]!.closed, 5000), 'the response was hung up on');
   await t.rejects(c.fetchRole(GUN, 'root'), { code: 'aborted', message: /closed/ });
+});
+
+t.test('the caller signal also ends the wait for a token', { timeout: 30_000 }, async (t) => {
+  const drips: { closed: boolean }[] = [];
+  let origin = '';
+  const up = await listen(t, (req, res) => {
+    if (req.url!.startsWith('/token')) return void drips.push(drip(res, 10_000));
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token"` }).end();
+  });
+  origin = up.origin;
+  const ac = new AbortController();
+  const p = client(t, up.origin).fetchRole(GUN, 'root', ac.signal);
+  await waitFor(() => drips.length === 1);
+  ac.abort();
+  await t.rejects(p, { code: 'aborted' });
+});
+
+t.test('Cache-Control: what is kept and for how long (RFC 9111)', async (t) => {
+  const cases: [string | string[] | undefined, number | undefined, boolean][] = [
+    ['public, max-age=300, s-maxage=300, must-revalidate', 300, false], // notary-server's current metadata
+    ['MAX-AGE="60"', 60, false],
+    [['max-age=60', 'private'], 60, false],
+    ['max-age=60, max-age=60', 60, false],
+    ['max-age=60, max-age=30', undefined, false], // conflicting: stale
+    ['max-age=-1', undefined, false],
+    ['max-age=1e3', undefined, false],
+    ['max-age=99999999999', 2 ** 31, false],
+    ['s-maxage=300', undefined, false],
+    ['no-store, max-age=300', 300, true],
+    ['no-cache', undefined, true],
+    [undefined, undefined, false],
+    ['x'.repeat(5000), undefined, true],
+  ];
+  for (const [header, maxAge, noStore] of cases) t.same(parseCacheControl(header), { maxAgeSeconds: maxAge, noStore }, JSON.stringify(header)?.slice(0, 60));
+  t.equal(keepSeconds({ maxAgeSeconds: 300, noStore: false }, false, 120), 120, 'capped');
+  t.equal(keepSeconds({ maxAgeSeconds: 30, noStore: false }, false, 120), 30, 'max-age');
+  t.equal(keepSeconds({ maxAgeSeconds: undefined, noStore: false }, false, 120), 0, 'no max-age');
+  t.equal(keepSeconds({ maxAgeSeconds: undefined, noStore: false }, true, 120), 120, '<version>.root');
+  t.equal(keepSeconds({ maxAgeSeconds: 300, noStore: true }, true, 120), 0, 'no-store wins');
 });
