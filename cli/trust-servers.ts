@@ -9,10 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { TrustServer } from '../policy/image-policy/types.ts';
-import type { NotaryV1Deps } from '../policy/requirements/notaryv1.ts';
+import type { NotaryV1Deps, SignalledMetadataSource } from '../policy/requirements/notaryv1.ts';
 import type { CredentialStore } from '../registry/credentials.ts';
 import { NotaryServerClient } from '../registry/notary-server.ts';
-import { NotaryV1VersionState, type NotaryV1MetadataSource } from '../verifiers/notaryv1/index.ts';
+import { NotaryV1VersionState } from '../verifiers/notaryv1/index.ts';
 
 /** Old definitions are dropped past this many clients (they are rebuilt on use): a reload loop cannot grow it. */
 const MAX_CLIENTS = 128;
@@ -26,7 +26,7 @@ export class TrustServerClients {
     this.#credentials = credentials;
   }
 
-  sourceFor(server: TrustServer): NotaryV1MetadataSource {
+  sourceFor(server: TrustServer): SignalledMetadataSource {
     const credential = server.credentials === undefined ? undefined : this.#credentials().get(server.credentials);
     if (server.credentials !== undefined && credential === undefined) {
       // Fail closed and say why: the policy names a credential entry the credentials file does not have.
@@ -42,7 +42,7 @@ export class TrustServerClients {
       this.#clients.set(key, client);
     }
     const c = client;
-    return { fetchRole: (gun, name) => c.fetchRole(gun, name) };
+    return { fetchRole: (gun, name, signal) => c.fetchRole(gun, name, signal) };
   }
 
   deps(clock?: () => Date): NotaryV1Deps {

@@ -17,9 +17,19 @@ import {
 import { LRUCache } from 'lru-cache';
 import { failedReport, type RequirementVerifier, type TagReport } from './requirement-verifier.ts';
 
+/** A trust server's metadata, fetched under the decision's deadline (registry/notary-server.ts takes the signal). */
+export interface SignalledMetadataSource {
+  fetchRole(gun: string, name: string, signal?: AbortSignal): ReturnType<NotaryV1MetadataSource['fetchRole']>;
+}
+
+/** One Notary v1 decision (every role fetch and check) ends by this deadline: a trust server that drips stops here. */
+export const DEFAULT_NOTARY_DECISION_MS = 30_000;
+
 export interface NotaryV1Deps {
   /** The metadata source of a configured trust server (token flow, CA and credentials are the source's). */
-  readonly sourceFor: (server: TrustServer) => NotaryV1MetadataSource;
+  readonly sourceFor: (server: TrustServer) => SignalledMetadataSource;
+  /** Bound on one whole verification (default DEFAULT_NOTARY_DECISION_MS); past it every fetch fails (fetch_failed). */
+  readonly decisionTimeoutMs?: number;
   /** One per process: versions seen per GUN, kept across policy reloads. */
   readonly state: NotaryV1VersionState;
   readonly clock?: () => Date;
@@ -114,7 +124,14 @@ export class NotaryV1Requirements implements RequirementVerifier {
     const key = JSON.stringify([req.key, gun, reference.tag ?? null, reference.digest ?? null]);
     const memo = this.#memo.get(key);
     if (memo !== undefined && now.getTime() < memo.until) return memo.outcome;
-    const outcome = await verifyNotaryV1({ gun, reference, policy, source: this.#deps.sourceFor(req.trustServer), now, state: this.#deps.state });
+    const inner = this.#deps.sourceFor(req.trustServer);
+    const deadline = AbortSignal.timeout(this.#deps.decisionTimeoutMs ?? DEFAULT_NOTARY_DECISION_MS);
+    const source: NotaryV1MetadataSource = {
+      fetchRole: (g, name) => (deadline.aborted
+        ? Promise.reject(new Error(`the decision's ${this.#deps.decisionTimeoutMs ?? DEFAULT_NOTARY_DECISION_MS} ms deadline passed`))
+        : inner.fetchRole(g, name, deadline)),
+    };
+    const outcome = await verifyNotaryV1({ gun, reference, policy, source, now, state: this.#deps.state });
     if (outcome.ok && outcome.cache.roles.every((r) => r.maxAgeSeconds !== undefined)) this.#memo.set(key, { outcome, until: Math.min(outcome.cache.validUntil.getTime(), now.getTime() + MEMO_MAX_MS) });
     return outcome;
   }

@@ -221,3 +221,26 @@ t.test('a verified Notary v1 outcome is reused within the trust data\'s max-age,
   await uncached.engine.resolveTag(subject);
   t.equal(uncached.source.asked.length, 2 * first, 'no max-age from the server: every decision reads the trust data');
 });
+
+t.test('one Notary v1 decision has one deadline: a trust server that never answers is a fetch_failed denial', async (t) => {
+  const signals: AbortSignal[] = [];
+  // AbortSignal.timeout's timer does not hold the process open (a server or a socket does, in real use).
+  const keepAlive = setInterval(() => {}, 50);
+  t.teardown(() => clearInterval(keepAlive));
+  const hanging = {
+    fetchRole: (_gun: string, _name: string, signal?: AbortSignal) => new Promise<never>((_resolve, reject) => {
+      if (signal) {
+        signals.push(signal);
+        signal.addEventListener('abort', () => reject(new Error('aborted by the decision deadline')), { once: true });
+      }
+    }),
+  };
+  const engine = new PolicyEngine(await loadPolicyState('/nonexistent-notation-dir', {
+    fetcherFor: () => undefined,
+    crlSource: { fetchCrl: () => Promise.resolve({ ok: false, reason: 'none' }) },
+    notaryV1: { sourceFor: () => hanging, state: new NotaryV1VersionState(), decisionTimeoutMs: 150 },
+  }, parse({ trustServers: SERVERS, rules: [{ scope: '*', require: [notary('n')] }] })!));
+  const r = await engine.resolveTag({ registry: 'reg.example', repository: 'app', tag: 'v1' });
+  t.match(r, { kind: 'denied', decision: { allow: false, reason: 'fetch_failed' } });
+  t.ok(signals.length >= 1 && signals.every((s) => s.aborted), 'the fetches were handed the decision\'s signal, and it fired');
+});
