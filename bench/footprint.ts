@@ -60,21 +60,24 @@ function healthz(port: number): Promise<number> {
 }
 
 /**
- * Spawns `args` under node and polls `/healthz` on `port` every 2 ms until 200 (or 20 s); returns the ms from
+ * Spawns `args` under node and polls `/healthz` on `port` every 2 ms until 200 (or 60 s); returns the ms from
  * spawn to the first 200, the process's RSS once it has settled for `settleMs`, and stops it.
  */
 async function execToReady(args: readonly string[], port: number, settleMs: number): Promise<{ readyMs: number; cpuMs: number; rssKiB: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const keep = (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
-    const deadline = started + 20_000;
+    // Generous: on a shared, busy machine the sources have taken 7 s to start.
+    const deadline = started + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}: ${stderr}`);
       if ((await healthz(port)) === 200) break;
-      if (performance.now() > deadline) throw new Error(`${args.join(' ')}: no /healthz 200 within 20 s: ${stderr}`);
+      if (performance.now() > deadline) throw new Error(`${args.join(' ')}: no /healthz 200 within 60 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 2));
     }
     const readyMs = performance.now() - started;

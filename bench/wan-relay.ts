@@ -40,22 +40,41 @@ export async function startDelayRelay(targetHostPort: string, rttMs: number): Pr
   let nextId = 0;
   const open = new Set<Socket>();
 
-  /** Forwards `from` → `to` with the one-way delay, not before `notBefore()` (the handshake). */
+  /**
+   * Forwards `from` → `to` with the one-way delay, not before `notBefore()` (the handshake). One FIFO per
+   * direction drained by one timer: a timer per chunk can fire out of order (Node schedules against the loop's
+   * cached clock, so two chunks read in one loop turn may swap), and reordered bytes corrupt the stream.
+   */
   const pipeDelayed = (from: Socket, to: Socket, relay: DelayRelay, notBefore: () => number, onData?: (chunk: Buffer) => void) => {
+    const line: { due: number; chunk: Buffer }[] = [];
     let queued = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const pump = () => {
+      timer = undefined;
+      const now = performance.now();
+      while (line.length > 0 && line[0]!.due <= now) {
+        const { chunk } = line.shift()!;
+        queued -= chunk.length;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queued <= MAX_QUEUED && from.isPaused()) from.resume();
+      if (line.length > 0) timer = setTimeout(pump, Math.max(1, line[0]!.due - now));
+      else if (ended && !to.destroyed) to.end();
+    };
     from.on('data', (chunk: Buffer) => {
       onData?.(chunk);
       queued += chunk.length;
       if (queued > MAX_QUEUED) from.pause();
-      const due = Math.max(performance.now() + relay.rttMs / 2, notBefore());
-      // Same delay for every chunk of a direction, so timers fire in arrival order and bytes stay in order.
-      setTimeout(() => {
-        queued -= chunk.length;
-        if (!to.destroyed) to.write(chunk);
-        if (queued <= MAX_QUEUED && from.isPaused()) from.resume();
-      }, Math.max(0, due - performance.now()));
+      // Dues never decrease along the line, so the FIFO is also in due order.
+      const due = Math.max(performance.now() + relay.rttMs / 2, notBefore(), line.at(-1)?.due ?? 0);
+      line.push({ due, chunk });
+      timer ??= setTimeout(pump, Math.max(0, due - performance.now()));
     });
-    from.on('end', () => setTimeout(() => to.end(), relay.rttMs / 2 + 1));
+    from.on('end', () => {
+      ended = true;
+      timer ??= setTimeout(pump, relay.rttMs / 2);
+    });
   };
 
   const server: Server = createServer((client) => {
@@ -74,8 +93,8 @@ export async function startDelayRelay(targetHostPort: string, rttMs: number): Pr
     };
     client.on('error', closeBoth);
     upstream.on('error', closeBoth);
-    client.on('close', () => setTimeout(closeBoth, relay.rttMs / 2 + 1));
-    upstream.on('close', () => setTimeout(closeBoth, relay.rttMs / 2 + 1));
+    client.on('close', () => setTimeout(closeBoth, relay.rttMs * 2 + 10));
+    upstream.on('close', () => setTimeout(closeBoth, relay.rttMs * 2 + 10));
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     pipeDelayed(client, upstream, relay, () => handshakeDone() + relay.rttMs / 2, (chunk) => {
