@@ -28,6 +28,8 @@ export function simpleSigningPayload(dockerReference: string, digest: string): B
 export interface SignatureLayer {
   readonly payload: Buffer;
   readonly signature: Buffer;
+  /** Extra layer annotations (keyless: certificate, chain, Rekor bundle). */
+  readonly annotations?: Record<string, string>;
 }
 
 export function signPayload(key: CosignKey, payload: Buffer): SignatureLayer {
@@ -40,7 +42,7 @@ export async function pushCosignSignatures(registryUrl: string, repo: string, im
   const configDigest = await pushBlob(registryUrl, repo, config);
   const described = [];
   for (const l of layers) {
-    described.push({ mediaType: SIMPLE_SIGNING, digest: await pushBlob(registryUrl, repo, l.payload), size: l.payload.length, annotations: { 'dev.cosignproject.cosign/signature': l.signature.toString('base64') } });
+    described.push({ mediaType: SIMPLE_SIGNING, digest: await pushBlob(registryUrl, repo, l.payload), size: l.payload.length, annotations: { 'dev.cosignproject.cosign/signature': l.signature.toString('base64'), ...l.annotations } });
   }
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.manifest, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: described }));
   await putManifest(registryUrl, repo, `${imageDigest.replace(':', '-')}.sig`, manifest, MEDIA.manifest);

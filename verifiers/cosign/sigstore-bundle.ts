@@ -43,6 +43,14 @@ function checkTrustedRoot(root: unknown): string | undefined {
   return undefined;
 }
 
+/** Log entries plus RFC 3161 timestamps the bundle carries: what dates a certificate signature. */
+function timeEvidence(bundle: unknown): number {
+  const vm = isObj(bundle) && isObj(bundle.verificationMaterial) ? bundle.verificationMaterial : {};
+  const tlog = Array.isArray(vm.tlogEntries) ? vm.tlogEntries.length : 0;
+  const tsa = isObj(vm.timestampVerificationData) && Array.isArray(vm.timestampVerificationData.rfc3161Timestamps) ? vm.timestampVerificationData.rfc3161Timestamps.length : 0;
+  return tlog + tsa;
+}
+
 /** A prepared trusted root: parse once per rule, reuse for every decision. */
 export type PreparedTrustedRoot = { readonly root: TrustedRoot; readonly keyless: TrustMaterial; readonly json: Readonly<Record<string, unknown>> };
 export function prepareTrustedRoot(json: unknown): PreparedTrustedRoot {
@@ -75,6 +83,11 @@ export function verifySigstoreBundle(bundleJson: unknown, artifact: Buffer, trus
     return { ok: false, code: 'malformed', message: `cosign: bundle: ${(e as Error).message}` };
   }
   const isKey = 'key' in expect;
+  // A certificate is only valid for minutes: without a log entry (or timestamp) nothing proves it signed inside its
+  // validity. @sigstore/verify 4.1.3 crashes on such a bundle (no timestamp → no chain path) instead of saying so.
+  if (!isKey && timeEvidence(bundleJson) === 0) {
+    return { ok: false, code: 'rekor_required', message: 'cosign: keyless signature without a Rekor entry or timestamp: nothing proves the certificate was valid when it signed' };
+  }
   try {
     // Thresholds as cosign's defaults: one log entry (or timestamp) per signature; SCTs only for certificates.
     const v = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: isKey ? 0 : 1, timestampThreshold: 0 });
