@@ -12,6 +12,7 @@ import { benchVerify } from './verify.ts';
 import { benchWebhook } from './webhook.ts';
 import { benchAudit } from './audit.ts';
 import { benchNotaryV1, NOTARY_BENCH_FULL, NOTARY_BENCH_QUICK } from './notaryv1.ts';
+import { benchCosign, COSIGN_BENCH_FULL, COSIGN_BENCH_QUICK } from './cosign.ts';
 import { benchFootprint } from './footprint.ts';
 import { benchWan } from './wan.ts';
 import { benchSoak } from './soak.ts';
@@ -19,7 +20,7 @@ import { benchSoak } from './soak.ts';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
-/** `--only=pull-path|verify|webhook|audit|notaryv1|footprint` runs one group (for iterating on it); the README table needs all. */
+/** `--only=pull-path|verify|webhook|audit|notaryv1|cosign|footprint` runs one group (for iterating on it); the README table needs all. */
 const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const wanted = (name: string) => only === undefined || only === name;
 
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   if (wanted('webhook')) rows.push(...(await benchWebhook()));
   if (wanted('audit')) rows.push(...(await benchAudit()));
   if (wanted('notaryv1')) rows.push(...(await benchNotaryV1(quick ? NOTARY_BENCH_QUICK : NOTARY_BENCH_FULL)));
+  if (wanted('cosign')) rows.push(...(await benchCosign(quick ? COSIGN_BENCH_QUICK : COSIGN_BENCH_FULL)));
   if (wanted('wan')) rows.push(...(await benchWan(quick ? { rtts: [20, 50], rounds: 2 } : { rtts: [20, 50], rounds: 5 })));
   if (wanted('soak')) rows.push(...(await benchSoak(quick ? { seconds: 60, workers: 4 } : { seconds: 240, workers: 4 })));
   if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
