@@ -30,6 +30,7 @@ t.test('audit reads kubelet\'s images and containers through CRI', async (t) => 
   const unsigned = await pushSleeperImage(registry.url, 'pod/unsigned', 'v1');
   const idle = await pushSleeperImage(registry.url, 'pod/idle', 'v1');
   const pause = await pushSleeperImage(registry.url, 'pod/pause', 'v1');
+  const orphan = await pushSleeperImage(registry.url, 'pod/orphan', 'v1');
   const gate = await startPullgate({
     registries: [{ host: registry.host, endpoint: registry.url }],
     trustPolicy: { version: '1.0', trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }] },
@@ -44,7 +45,7 @@ t.test('audit reads kubelet\'s images and containers through CRI', async (t) => 
   });
 
   // Kubelet's pulls before the gate existed (certs.d is empty: straight to the registry).
-  for (const img of [signed, unsigned, idle, pause]) {
+  for (const img of [signed, unsigned, idle, pause, orphan]) {
     const pulled = await containerd.criPull(img.ref);
     t.ok(pulled.ok, `CRI pull ${img.ref}`);
   }
@@ -55,6 +56,9 @@ t.test('audit reads kubelet\'s images and containers through CRI', async (t) => 
   // The running container's manifest is collected from under it: content tells nothing about its users now.
   const rm = await containerd.ctr(['-n', 'k8s.io', 'content', 'rm', unsigned.manifest.digest]);
   t.equal(rm.code, 0, `manifest removed: ${rm.stderr}`);
+  // Every name of an image removed but CRI's id alias: still on the node, still runnable by id.
+  const untag = await containerd.ctr(['-n', 'k8s.io', 'images', 'rm', orphan.ref, orphan.digestRef]);
+  t.equal(untag.code, 0, `names removed: ${untag.stderr}`);
 
   const audit = async (...args: string[]) => {
     const r = await gate.cli(['audit', '--containerd-socket', containerd.socket, '--json', ...args]);
@@ -75,6 +79,9 @@ t.test('audit reads kubelet\'s images and containers through CRI', async (t) => 
   t.match(u?.containers ?? [], [/^k8s\.io\/uses-unsigned$/], 'CRI still says which container runs it');
   t.equal(u?.running, true);
   t.same(first.by('pod/idle')?.containers, [], 'no container uses the idle image');
+  const o = first.rows.find((row) => row.references.includes(orphan.config.digest));
+  t.equal(o?.verdict, 'deny', 'an image known only by its id is reported, denied');
+  t.equal(o?.reason, 'unnamed_image');
   // containerd 1.6 records no image on a sandbox's container: the pause image is audited like any other.
   t.equal(first.by(DEFAULT_SANDBOX_IMAGE)?.reason, 'registry_not_configured', 'the sandbox image is audited too');
 
