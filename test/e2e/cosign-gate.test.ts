@@ -2,7 +2,7 @@
  * Issue 14 acceptance, key-based: images signed in the test with cosign's tag layout (a P-256 key made here,
  * signatures written as cosign writes them: test/e2e/cosign-sign.ts) pulled through the real `pullgate serve` by
  * ctr and by the CRI PullImage call, against the real distribution registry and containerd. Signed passes (also a
- * 2-of-2 threshold); unsigned, wrong key, tampered payload and a payload for another digest are denied with the
+ * 2-of-2 threshold, and a DSSE bundle referrer listed in the referrers tag schema); unsigned, wrong key, tampered payload and a payload for another digest are denied with the
  * reason reaching ctr and the CRI error kubelet shows; the same gate verifies Notation for another scope and denies
  * the rest; nothing reaches the registry around the gate. Keyless is covered at engine level with the real
  * Fulcio/Rekor vectors (test/policy/engine/cosign-engine.test.ts): no in-process Fulcio/CT/Rekor is installed here.
@@ -13,7 +13,7 @@ import { startContainerd } from '../harness/containerd.ts';
 import { MEDIA, pushTestImage } from '../harness/images.ts';
 import { startRegistry } from '../harness/registry.ts';
 import { assertDenied, assertNoBypass, assertPullsAs } from './notaryv1-fixture.ts';
-import { cosignKey, pushCosignSignatures, signCosign, signPayload, simpleSigningPayload } from './cosign-sign.ts';
+import { cosignKey, pushCosignSignatures, pushKeyBundle, signCosign, signPayload, simpleSigningPayload } from './cosign-sign.ts';
 import { startPullgate, VECTORS, type PullgateProcess } from './pullgate-process.ts';
 import { e2eSigner, signInRegistry } from './sign-and-push.ts';
 
@@ -49,6 +49,11 @@ t.test('cosign (key) at the gate: ctr and CRI, one gate with Notation for anothe
   // A valid signature by the trusted key, over a payload naming another image, copied to this image's .sig tag.
   const other = await pushTestImage(R, 'cosign/other-digest', 'v1', 'carries another image\'s signature');
   await pushCosignSignatures(R, 'cosign/other-digest', other.manifest.digest, [signPayload(key, simpleSigningPayload(`${H}/cosign/app`, signed.manifest.digest))]);
+  // The bundle layout (cosign --new-bundle-format): a DSSE bundle referrer, found through the referrers tag schema.
+  const bundled = await pushTestImage(R, 'cosign/bundle', 'v1', 'signed with a Sigstore bundle');
+  await pushKeyBundle(R, 'cosign/bundle', { digest: bundled.manifest.digest, size: bundled.manifest.size }, key);
+  const bundledOther = await pushTestImage(R, 'cosign/bundle-other', 'v1', 'a bundle about another image');
+  await pushKeyBundle(R, 'cosign/bundle-other', { digest: bundledOther.manifest.digest, size: bundledOther.manifest.size }, key, signed.manifest.digest);
   // 2-of-2: both keys signed multi/app; only one signed multi/half.
   const multi = await pushTestImage(R, 'multi/app', 'v1', 'signed by two keys');
   await pushCosignSignatures(R, 'multi/app', multi.manifest.digest, [key, second].map((k) => signPayload(k, simpleSigningPayload(`${H}/multi/app`, multi.manifest.digest))));
@@ -83,6 +88,8 @@ t.test('cosign (key) at the gate: ctr and CRI, one gate with Notation for anothe
     assertLogged(t, gate, signed.ref, 'allow', 'verified', 'cosign');
     await assertPullsAs(t, containerd, multi.ref, multi.manifest.digest);
     assertLogged(t, gate, multi.ref, 'allow', 'verified', 'cosign');
+    await assertPullsAs(t, containerd, bundled.ref, bundled.manifest.digest);
+    assertLogged(t, gate, bundled.ref, 'allow', 'verified', 'cosign');
   });
 
   await t.test('denied, with the reason in ctr\'s and the CRI error', async (t) => {
@@ -94,6 +101,8 @@ t.test('cosign (key) at the gate: ctr and CRI, one gate with Notation for anothe
     assertLogged(t, gate, tampered.ref, 'deny', 'key_not_trusted', 'cosign');
     await assertDenied(t, containerd, other.ref, new RegExp(`signature is for ${signed.manifest.digest}, not ${other.manifest.digest}`));
     assertLogged(t, gate, other.ref, 'deny', 'payload_digest_mismatch', 'cosign');
+    await assertDenied(t, containerd, bundledOther.ref, new RegExp(`DSSE statement's subject is not ${bundledOther.manifest.digest}`));
+    assertLogged(t, gate, bundledOther.ref, 'deny', 'payload_digest_mismatch', 'cosign');
     await assertDenied(t, containerd, half.ref, /1 of 2 required keys verified/);
     assertLogged(t, gate, half.ref, 'deny', 'threshold_not_met', 'cosign');
   });

@@ -7,6 +7,7 @@
  */
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { MEDIA, pushBlob, putManifest } from '../harness/images.ts';
+import { addToReferrersTag } from './sign-and-push.ts';
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 
@@ -54,3 +55,31 @@ export async function signCosign(registryUrl: string, host: string, repo: string
 }
 
 export const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/**
+ * `cosign sign --new-bundle-format --key`: a Sigstore v0.3 bundle (DSSE over an in-toto statement whose subject is
+ * the image digest, predicateType `https://sigstore.dev/cosign/sign/v1`) attached as a referrer of the image. On a
+ * registry without the referrers API (distribution 2.8) it is listed in the `sha256-<hex>` tag index, as cosign does.
+ * `statementDigest` lets a test sign a statement about another image.
+ */
+export async function pushKeyBundle(registryUrl: string, repo: string, image: { digest: string; size: number }, key: CosignKey, statementDigest = image.digest): Promise<void> {
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: repo, digest: { sha256: statementDigest.slice('sha256:'.length) } }], predicateType: 'https://sigstore.dev/cosign/sign/v1', predicate: {} }));
+  const type = 'application/vnd.in-toto+json';
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${statement.length} `), statement]);
+  const bundle = Buffer.from(JSON.stringify({
+    mediaType: BUNDLE_TYPE,
+    verificationMaterial: { publicKey: { hint: createHash('sha256').update(key.publicPem).digest('base64') }, tlogEntries: [] },
+    dsseEnvelope: { payload: statement.toString('base64'), payloadType: type, signatures: [{ sig: sign('sha256', pae, key.privateKey).toString('base64'), keyid: '' }] },
+  }));
+  const empty = Buffer.from('{}');
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MEDIA.manifest, artifactType: BUNDLE_TYPE,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: await pushBlob(registryUrl, repo, empty), size: empty.length },
+    layers: [{ mediaType: BUNDLE_TYPE, digest: await pushBlob(registryUrl, repo, bundle), size: bundle.length }],
+    subject: { mediaType: MEDIA.manifest, digest: image.digest, size: image.size },
+  }));
+  const digest = await putManifest(registryUrl, repo, `sha256:${sha256Hex(manifest)}`, manifest, MEDIA.manifest);
+  await addToReferrersTag(registryUrl, repo, image.digest, { mediaType: MEDIA.manifest, digest, size: manifest.length, artifactType: BUNDLE_TYPE });
+}

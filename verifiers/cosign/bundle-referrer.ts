@@ -23,6 +23,8 @@ export const MAX_BUNDLE_BYTES = 64 * 1024; // public-good bundles are 4–10 KiB
 const MAX_BUNDLES = 16;
 const MANIFEST_ACCEPT = ['application/vnd.oci.image.manifest.v1+json'] as const;
 const MAX_MANIFEST = 64 * 1024;
+const INDEX_ACCEPT = ['application/vnd.oci.image.index.v1+json'] as const;
+const MAX_INDEX = 256 * 1024;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isB64 = (s: unknown): s is string => typeof s === 'string' && s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
@@ -103,42 +105,60 @@ export function bundleCandidateClaims(doc: unknown, digest: string): { readonly 
   return { artifact: payload, checkClaims: () => checkStatement(payload, digest) };
 }
 
-/** The bundles attached to `digest` (referrers API); a registry without it has none (tag-schema fallback: later). */
+/** The descriptors an OCI image index lists (a referrers API page, or the referrers tag schema's index). */
+function indexedManifests(bytes: Buffer): unknown[] {
+  let index: unknown;
+  try {
+    index = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    fail('malformed', 'cosign: referrers index is not JSON');
+  }
+  return isObj(index) && Array.isArray(index.manifests) ? index.manifests : [];
+}
+
+/**
+ * The bundles attached to `digest`: the referrers API, or — on a registry without it, such as distribution 2.8 —
+ * the referrers tag schema (OCI distribution-spec 1.1 § "Referrers Tag Schema": an index tagged `sha256-<hex>`),
+ * which is where cosign (go-containerregistry `remote.Referrers`) writes and reads them then.
+ */
 export async function fetchBundles(fetcher: ArtifactFetcher, repository: string, digest: string, signal?: AbortSignal): Promise<unknown[]> {
   const out: unknown[] = [];
   let next: string | undefined;
   for (let page = 0; page < 4; page++) {
     const r = await fetcher.referrers(repository, digest, BUNDLE_ARTIFACT_TYPE, next, signal);
-    if (!r.supported) return out;
-    let index: unknown;
-    try {
-      index = JSON.parse(r.bytes.toString('utf8'));
-    } catch {
-      fail('malformed', 'cosign: referrers index is not JSON');
+    if (!r.supported) {
+      const tagged = await fetcher.manifest(repository, digest.replace(':', '-'), INDEX_ACCEPT, MAX_INDEX, signal);
+      if (tagged.found) await collect(fetcher, repository, indexedManifests(tagged.bytes), out, signal);
+      return out;
     }
-    const manifests = isObj(index) && Array.isArray(index.manifests) ? index.manifests : [];
-    for (const d of manifests) {
-      if (!isObj(d) || d.artifactType !== BUNDLE_ARTIFACT_TYPE || typeof d.digest !== 'string') continue;
-      if (out.length >= MAX_BUNDLES) return out;
-      const m = await fetcher.manifest(repository, d.digest, MANIFEST_ACCEPT, MAX_MANIFEST, signal);
-      if (!m.found) continue;
-      let layers: unknown;
-      try {
-        layers = (JSON.parse(m.bytes.toString('utf8')) as { layers?: unknown }).layers;
-      } catch {
-        fail('malformed', 'cosign: bundle manifest is not JSON');
-      }
-      const l = Array.isArray(layers) ? layers[0] : undefined;
-      if (!isObj(l) || !BUNDLE_MEDIA_TYPES.has(l.mediaType as string) || typeof l.digest !== 'string') continue;
-      const blob = await fetcher.blob(repository, l.digest, MAX_BUNDLE_BYTES, signal);
-      try {
-        out.push(JSON.parse(blob.toString('utf8')));
-      } catch {
-        fail('malformed', 'cosign: bundle is not JSON');
-      }
-    }
+    if (await collect(fetcher, repository, indexedManifests(r.bytes), out, signal)) return out;
     next = r.next;
     if (next === undefined) return out;
   }
   return out;
+}
+
+/** Fetches the bundles among `manifests` into `out`; true when the bound on bundles is reached. */
+async function collect(fetcher: ArtifactFetcher, repository: string, manifests: readonly unknown[], out: unknown[], signal?: AbortSignal): Promise<boolean> {
+  for (const d of manifests) {
+    if (!isObj(d) || d.artifactType !== BUNDLE_ARTIFACT_TYPE || typeof d.digest !== 'string') continue;
+    if (out.length >= MAX_BUNDLES) return true;
+    const m = await fetcher.manifest(repository, d.digest, MANIFEST_ACCEPT, MAX_MANIFEST, signal);
+    if (!m.found) continue;
+    let layers: unknown;
+    try {
+      layers = (JSON.parse(m.bytes.toString('utf8')) as { layers?: unknown }).layers;
+    } catch {
+      fail('malformed', 'cosign: bundle manifest is not JSON');
+    }
+    const l = Array.isArray(layers) ? layers[0] : undefined;
+    if (!isObj(l) || !BUNDLE_MEDIA_TYPES.has(l.mediaType as string) || typeof l.digest !== 'string') continue;
+    const blob = await fetcher.blob(repository, l.digest, MAX_BUNDLE_BYTES, signal);
+    try {
+      out.push(JSON.parse(blob.toString('utf8')));
+    } catch {
+      fail('malformed', 'cosign: bundle is not JSON');
+    }
+  }
+  return false;
 }
