@@ -16,6 +16,7 @@ import { benchCosign, COSIGN_BENCH_FULL, COSIGN_BENCH_QUICK } from './cosign.ts'
 import { benchFootprint } from './footprint.ts';
 import { benchWan } from './wan.ts';
 import { benchSoak } from './soak.ts';
+import { benchBudgetOverhead, BUDGET_BENCH_FULL, BUDGET_BENCH_QUICK } from './budget-overhead.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const args = new Set(process.argv.slice(2));
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   if (wanted('audit')) rows.push(...(await benchAudit()));
   if (wanted('notaryv1')) rows.push(...(await benchNotaryV1(quick ? NOTARY_BENCH_QUICK : NOTARY_BENCH_FULL)));
   if (wanted('cosign')) rows.push(...(await benchCosign(quick ? COSIGN_BENCH_QUICK : COSIGN_BENCH_FULL)));
+  if (wanted('budget-overhead')) rows.push(...(await benchBudgetOverhead(quick ? BUDGET_BENCH_QUICK : BUDGET_BENCH_FULL)));
   if (wanted('wan')) rows.push(...(await benchWan(quick ? { rtts: [20, 50], rounds: 2 } : { rtts: [20, 50], rounds: 5 })));
   if (wanted('soak')) rows.push(...(await benchSoak(quick ? { seconds: 60, workers: 4 } : { seconds: 240, workers: 4 })));
   if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
