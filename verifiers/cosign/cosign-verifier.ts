@@ -99,10 +99,21 @@ export function judgeCosign(legacy: readonly LegacySignature[], bundles: readonl
   return v;
 }
 
+/**
+ * Both layouts are looked up side by side: the `.sig` tag and the referrers (API or tag schema) are independent
+ * round trips, so a cold decision waits for the slower one, not their sum. A failure of either fails the decision
+ * (the caller's budget aborts what is still in flight).
+ */
+function gather(fetcher: ArtifactFetcher, request: CosignRequest, layouts: readonly ('tag' | 'referrer')[]) {
+  return Promise.all([
+    layouts.includes('tag') ? fetchLegacySignatures(fetcher, request.repository, request.digest, request.signal) : Promise.resolve({ found: false as const }),
+    layouts.includes('referrer') ? fetchBundles(fetcher, request.repository, request.digest, request.signal) : Promise.resolve([] as unknown[]),
+  ]);
+}
+
 export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequest, policy: PreparedCosignPolicy): Promise<CosignOutcome> {
   try {
-    const legacy = policy.layouts.includes('tag') ? await fetchLegacySignatures(fetcher, request.repository, request.digest, request.signal) : { found: false as const };
-    const bundles = policy.layouts.includes('referrer') ? await fetchBundles(fetcher, request.repository, request.digest, request.signal) : [];
+    const [legacy, bundles] = await gather(fetcher, request, policy.layouts);
     return judgeCosign(legacy.found ? legacy.signatures : [], bundles, request, policy);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
@@ -115,8 +126,7 @@ export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequ
 /** Keyless rule: the same fetching, judged by keyless.ts against the rule's trusted root and identities. */
 export async function verifyCosignKeyless(fetcher: ArtifactFetcher, request: CosignRequest, rule: KeylessRule, layouts: readonly ('tag' | 'referrer')[] = ['tag', 'referrer']): Promise<KeylessOutcome> {
   try {
-    const legacy = layouts.includes('tag') ? await fetchLegacySignatures(fetcher, request.repository, request.digest, request.signal) : { found: false as const };
-    const bundles = layouts.includes('referrer') ? await fetchBundles(fetcher, request.repository, request.digest, request.signal) : [];
+    const [legacy, bundles] = await gather(fetcher, request, layouts);
     return judgeKeyless(legacy.found ? legacy.signatures : [], bundles, request, rule);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
