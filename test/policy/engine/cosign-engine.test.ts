@@ -159,4 +159,11 @@ t.test('a Sigstore bundle referrer: cosign\'s attestation bundle is not an image
   const e = async (layouts: string[]) => engine([{ scope: 'reg.example/repo', require: [{ verifier: 'cosign', layouts, identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com' }] }] }], { 'reg.example': reg });
   t.match(await (await e(['referrer'])).decide(tgt), { allow: false, reason: 'wrong_payload_type' }, 'found as a referrer, refused as an attestation');
   t.match(await (await e(['tag'])).decide(tgt), { allow: false, reason: 'no_signature' }, 'layouts: [tag] does not look at referrers');
+  // A registry without the referrers API: the same referrer listed in the `sha256-<hex>` tag-schema index.
+  const tagged = new MemoryRegistry();
+  const tb = tagged.putBlob(readFileSync(join(import.meta.dirname, '../../vectors/sigstore/cosign-oci-attestation.sigstore.json')));
+  const tmd = tagged.putManifest('repo', 'b', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: ART, layers: [{ mediaType: ART, ...tb }] })));
+  tagged.putManifest('repo', digest.replace(':', '-'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ digest: tmd, artifactType: ART }] })));
+  const viaTag = await engine([{ scope: 'reg.example/repo', require: [{ verifier: 'cosign', layouts: ['referrer'], identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com' }] }] }], { 'reg.example': tagged });
+  t.match(await viaTag.decide(tgt), { allow: false, reason: 'wrong_payload_type' }, 'found through the referrers tag schema');
 });
