@@ -155,7 +155,13 @@ function record(deps: ManifestDeps, r: DecisionRecord): void {
       checks: r.checks,
       verifier: r.verifier,
       rule: r.rule,
-      requirements: r.requirements?.map((q) => ({ name: q.name, key: q.key, verifier: q.verifier, status: q.status, reason: q.reason, digest: q.digest, roles: q.notaryv1?.roles })),
+      // Per requirement, what decided it: Notary v1 roles (with versions and signer key IDs), cosign keys or
+      // keyless signers; the Notation signature outcomes are already in `checks`.
+      requirements: r.requirements?.map((q) => ({
+        name: q.name, key: q.key, verifier: q.verifier, status: q.status, reason: q.reason, message: q.message, digest: q.digest,
+        ...(q.notaryv1 ? { roles: q.notaryv1.roles } : {}),
+        ...(q.cosign?.verifiedBy ? { verifiedBy: q.cosign.verifiedBy } : {}),
+      })),
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },
     `${r.decision}: ${r.message}`,

@@ -112,6 +112,12 @@ async function assertRecorded(t: Test, ref: string, decision: string, r: GateRec
   const lines = linesOf();
   t.same([...new Set(lines.map((l) => `${String(l.reason)} by ${String(l.verifier)}`))], [`${r.reason} by ${r.verifier}`], `${ref}: logged as ${r.reason} by ${r.verifier}`);
   t.ok((await decisions(r.gate, decision, r)) > before, `${ref}: counted as ${decision}{reason="${r.reason}",verifier="${r.verifier}"}`);
+  if (decision === 'allow' && r.verifier === 'notaryv1') {
+    // The line says which requirement decided and how: the role that signed, its version and its signing keys.
+    const reqs = lines[0]!.requirements as { status: string; roles?: { role: string; version: number; signerKeyIds: string[] }[] }[] | undefined;
+    const passed = reqs?.find((q) => q.status === 'passed');
+    t.ok(typeof lines[0]!.rule === 'string' && passed?.roles?.[0]?.role !== undefined && passed.roles[0].signerKeyIds.length > 0, `${ref}: the log line names the rule and the role and keys that signed`);
+  }
 }
 
 /**
