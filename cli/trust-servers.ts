@@ -12,7 +12,8 @@ import type { TrustServer } from '../policy/image-policy/types.ts';
 import type { NotaryV1Deps, SignalledMetadataSource } from '../policy/requirements/notaryv1.ts';
 import type { CredentialStore } from '../registry/credentials.ts';
 import { NotaryServerClient } from '../registry/notary-server.ts';
-import { NotaryV1VersionState } from '../verifiers/notaryv1/index.ts';
+// The version state alone (no TUF client): the client is loaded with the Notary v1 adapter, when a rule needs it.
+import { NotaryV1VersionState } from '../verifiers/notaryv1/version-state.ts';
 
 /** Old definitions are dropped past this many clients (they are rebuilt on use): a reload loop cannot grow it. */
 const MAX_CLIENTS = 128;

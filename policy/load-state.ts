@@ -12,16 +12,16 @@ import { ConfigError } from '../config/fields.ts';
 import type { PolicyState } from './engine.ts';
 import { ImagePolicyRuntime } from './image-decision.ts';
 import type { CosignRequirement, ImagePolicy, NotaryV1Requirement } from './image-policy/types.ts';
-import { CosignRequirementError, CosignRequirements } from './requirements/cosign.ts';
-import { NotationRequirements, type NotationState } from './requirements/notation.ts';
-import { NotaryV1RequirementError, NotaryV1Requirements, type NotaryV1Deps } from './requirements/notaryv1.ts';
+import type { NotationState } from './requirements/notation.ts';
+import type { NotaryV1Deps } from './requirements/notaryv1.ts';
 import type { RequirementVerifier } from './requirements/requirement-verifier.ts';
-import { TrustPolicyError, type TrustStoreError } from '../verifiers/notation/trust/errors.ts';
-import { loadNotationConfig } from '../verifiers/notation/trust/notation-config.ts';
-import { lintRegistryScopes, type ScopeLintWarning } from '../verifiers/notation/trust/scope-lint.ts';
-import { statementFor } from '../verifiers/notation/trust/trust-policy.ts';
+import type { TrustStoreError } from '../verifiers/notation/trust/errors.ts';
+import type { ScopeLintWarning } from '../verifiers/notation/trust/scope-lint.ts';
 import type { ColdDecisions } from '../oci/discovery/cold-decisions.ts';
-import { NotationVerifier } from '../verifiers/notation/verifier/notation-verifier.ts';
+
+// Each signature system's code is loaded only when the policy needs it (dynamic imports below): a node gate that
+// only checks Notation never evaluates the Sigstore libraries or the TUF client, and the agent's idle footprint is
+// paid on every node (issue 16).
 
 export interface PolicyStateDeps {
   /** Registry access for signature discovery, by registry host; undefined when pullgate does not mirror it. */
@@ -54,13 +54,17 @@ export type LoadedPolicyState = PolicyState & {
 export async function loadPolicyState(configDir: string, deps: PolicyStateDeps, imagePolicy?: ImagePolicy): Promise<LoadedPolicyState> {
   const notation = imagePolicy === undefined || imagePolicy.verifiers.has('notation') ? await loadNotation(configDir, deps) : { loaded: false as const, problem: 'no image policy rule requires Notation' };
   if (imagePolicy === undefined) return notation;
-  return { ...notation, image: imagePolicyRuntime(imagePolicy, notation, deps) };
+  return { ...notation, image: await imagePolicyRuntime(imagePolicy, notation, deps) };
 }
 
-function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: PolicyStateDeps): ImagePolicyRuntime {
+async function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: PolicyStateDeps): Promise<ImagePolicyRuntime> {
   const verifiers: { notation?: RequirementVerifier; notaryv1?: RequirementVerifier; cosign?: RequirementVerifier } = {};
-  if (policy.verifiers.has('notation')) verifiers.notation = new NotationRequirements(notation);
+  if (policy.verifiers.has('notation')) {
+    const { NotationRequirements } = await import('./requirements/notation.ts');
+    verifiers.notation = new NotationRequirements(notation);
+  }
   if (policy.verifiers.has('notaryv1')) {
+    const { NotaryV1RequirementError, NotaryV1Requirements } = await import('./requirements/notaryv1.ts');
     const requirements = policy.rules.flatMap((r) => (r.action.kind === 'verify' ? r.action.requirements : [])).filter((r): r is NotaryV1Requirement => r.verifier === 'notaryv1');
     if (deps.notaryV1 === undefined) throw new ConfigError(policy.file, requirements[0]!.key, 'Notary v1 requirements need trust-server access, which this command does not set up', 'run the check through pullgate serve, webhook or verify');
     try {
@@ -71,6 +75,7 @@ function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: 
     }
   }
   if (policy.verifiers.has('cosign')) {
+    const { CosignRequirementError, CosignRequirements } = await import('./requirements/cosign.ts');
     const requirements = policy.rules.flatMap((r) => (r.action.kind === 'verify' ? r.action.requirements : [])).filter((r): r is CosignRequirement => r.verifier === 'cosign');
     try {
       verifiers.cosign = new CosignRequirements(requirements, { fetcherFor: deps.fetcherFor, ...(deps.coldDecisions ? { coldDecisions: deps.coldDecisions } : {}) });
@@ -83,6 +88,13 @@ function imagePolicyRuntime(policy: ImagePolicy, notation: NotationState, deps: 
 }
 
 async function loadNotation(configDir: string, deps: PolicyStateDeps): Promise<LoadedPolicyState> {
+  const [{ TrustPolicyError }, { loadNotationConfig }, { lintRegistryScopes }, { statementFor }, { NotationVerifier }] = await Promise.all([
+    import('../verifiers/notation/trust/errors.ts'),
+    import('../verifiers/notation/trust/notation-config.ts'),
+    import('../verifiers/notation/trust/scope-lint.ts'),
+    import('../verifiers/notation/trust/trust-policy.ts'),
+    import('../verifiers/notation/verifier/notation-verifier.ts'),
+  ]);
   let config;
   try {
     config = await loadNotationConfig(configDir, { allowSymlinks: deps.allowSymlinks ?? true });

@@ -10,7 +10,12 @@
  */
 import path from 'node:path';
 import { Fields } from '../../config/fields.ts';
-import { CosignError, parsePublicKey, prepareTrustedRoot, PUBLIC_GOOD_SOURCE, PUBLIC_GOOD_TRUSTED_ROOT } from '../../verifiers/cosign/index.ts';
+// Light modules only (no Sigstore library): the config is parsed by every command, and `@sigstore/verify` is loaded
+// with the cosign adapter, when a rule needs it (policy/load-state.ts), which then prepares the trusted root fully.
+import { CosignError } from '../../verifiers/cosign/errors.ts';
+import { parsePublicKey } from '../../verifiers/cosign/keys.ts';
+import { PUBLIC_GOOD_SOURCE, PUBLIC_GOOD_TRUSTED_ROOT } from '../../verifiers/cosign/public-good.ts';
+import { checkTrustedRoot } from '../../verifiers/cosign/trusted-root-shape.ts';
 import { MAX_PEM_BYTES } from './pinned-key.ts';
 import { readFor, rejectUnknownKeys, type PolicyParseContext } from './parse-context.ts';
 import { GITHUB_WORKFLOW_CLAIMS, type CosignIdentity, type CosignKey, type CosignRequirement, type CosignTrustedRoot, type GithubWorkflowClaim } from './types.ts';
@@ -99,10 +104,9 @@ function parseTrustedRoot(entry: Fields, ctx: PolicyParseContext): CosignTrusted
       return entry.fail('trustedRoot', `${read.path} is not JSON: ${(err as Error).message}`, 'give a Sigstore trusted_root.json (protobuf-specs TrustedRoot, JSON form)');
     }
   }
-  try {
-    prepareTrustedRoot(root.json);
-  } catch (err) {
-    entry.fail('trustedRoot', `${root.source}: ${(err as Error).message}`, 'give a Sigstore trusted_root.json (protobuf-specs TrustedRoot, JSON form) whose log keys all have validFor.start');
+  const bad = checkTrustedRoot(root.json);
+  if (bad !== undefined) {
+    entry.fail('trustedRoot', `${root.source}: cosign: ${bad}`, 'give a Sigstore trusted_root.json (protobuf-specs TrustedRoot, JSON form) whose log keys all have validFor.start');
   }
   return root;
 }

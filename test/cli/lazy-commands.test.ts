@@ -12,7 +12,11 @@ import { runCommand } from '../harness/processes.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 const HOOK = fileURLToPath(new URL('./record-modules.ts', import.meta.url));
-const HEAVY = ['proxy/server.ts', 'registry/client.ts', 'policy/engine.ts', 'verifiers/notation/verifier/', 'webhook/server.ts', 'webhook/tls-reloader.ts', 'cli/doctor.ts', 'cli/verify.ts'];
+const HEAVY = [
+  'proxy/server.ts', 'registry/client.ts', 'policy/engine.ts', 'verifiers/notation/verifier/', 'webhook/server.ts', 'webhook/tls-reloader.ts', 'cli/doctor.ts', 'cli/verify.ts',
+  // The signature systems a policy may not use: the cosign verifier (and with it the Sigstore libraries) and the TUF client.
+  'verifiers/cosign/sigstore-bundle.ts', 'verifiers/cosign/cosign-verifier.ts', 'verifiers/notaryv1/notaryv1-verifier.ts', 'policy/requirements/notaryv1.ts', 'policy/requirements/cosign.ts',
+];
 
 const dir = mkdtempSync(join(tmpdir(), 'pullgate-lazy-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,4 +50,5 @@ t.test('the command that runs is loaded: verify brings the verifier', async (t) 
   t.ok(mods.includes('cli/verify.ts'));
   t.ok(mods.some((m) => m.startsWith('verifiers/notation/verifier/')), 'the verifier is loaded when verify runs');
   t.notOk(mods.includes('webhook/server.ts'), 'but not the webhook');
+  t.same(mods.filter((m) => m.startsWith('verifiers/cosign/cosign-verifier') || m.startsWith('verifiers/cosign/sigstore-bundle') || m.startsWith('verifiers/notaryv1/notaryv1-verifier')), [], 'nor a signature system no policy uses (cosign, Notary v1)');
 });

@@ -16,6 +16,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, type TrustMaterial, Verifier } from '@sigstore/verify';
 import { createHash, createPublicKey } from 'node:crypto';
 import { type CosignReasonCode } from './errors.ts';
+import { checkTrustedRoot, isObj } from './trusted-root-shape.ts';
 
 export type BundleExpectation =
   | { readonly key: string } // PEM public key: a "managed key" bundle (verificationMaterial.publicKey)
@@ -26,22 +27,6 @@ export type BundleVerdict =
   | { readonly ok: false; readonly code: CosignReasonCode; readonly message: string };
 
 const anchored = (r: RegExp) => new RegExp(`^(?:${r.source})$`, r.flags.replace('g', ''));
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Refuse what the library would read too generously: every log key needs a validity start. */
-function checkTrustedRoot(root: unknown): string | undefined {
-  if (!isObj(root)) return 'trusted root is not a JSON object';
-  for (const field of ['tlogs', 'ctlogs'] as const) {
-    const logs = root[field];
-    if (logs === undefined) continue;
-    if (!Array.isArray(logs)) return `trusted root ${field} is not an array`;
-    for (const l of logs) {
-      const vf = isObj(l) && isObj(l.publicKey) ? l.publicKey.validFor : undefined;
-      if (!isObj(vf) || typeof vf.start !== 'string') return `trusted root ${field} entry has no publicKey.validFor.start`;
-    }
-  }
-  return undefined;
-}
 
 /** Log entries plus RFC 3161 timestamps the bundle carries: what dates a certificate signature. */
 function timeEvidence(bundle: unknown): number {
