@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { byCount } from '../registry/cache-budget.ts';
 import { digestOf } from '../oci/digest.ts';
 
 export const DENIAL_NOTE_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -25,7 +26,7 @@ export interface DenialNote {
 
 export class DenialNotes {
   readonly #nonce = randomBytes(16).toString('hex');
-  readonly #notes = new LRUCache<string, DenialNote>({ max: 10_000, ttl: 10 * 60_000 });
+  readonly #notes = new LRUCache<string, DenialNote>({ ...byCount(10_000), ttl: 10 * 60_000 });
 
   /** Records a denial and returns the placeholder to answer the HEAD with. */
   note(message: string): DenialNote {

@@ -16,7 +16,7 @@
  * not shared out between a live and a dead store) and the store itself once its last request finishes.
  */
 import { LRUCache } from 'lru-cache';
-import { BudgetedCache, CacheBudget } from '../registry/cache-budget.ts';
+import { BudgetedCache, byCount, CacheBudget } from '../registry/cache-budget.ts';
 import type { CacheConfig } from '../config/types.ts';
 import type { Decision } from '../policy/decision.ts';
 import { indexChildren } from './index-closure.ts';
@@ -37,7 +37,6 @@ export interface ClosureEntry {
 
 /** Denials caused by the gate's own load, not by the image: never remembered. */
 const LOAD_REASONS: ReadonlySet<string> = new Set(['gate_busy', 'verification_timeout']);
-const MAX_DENIALS = 10_000;
 const MAX_TAGS = 10_000;
 /** An index with more children than this is not remembered as a closure (each child is then verified itself). */
 const MAX_CHILDREN = 256;
@@ -62,9 +61,10 @@ export class VerifiedStore {
     this.#allowed = new BudgetedCache<string, Verified>(budget, { ...sized, ttl: Math.max(1, cfg.allowTtlMs) });
     this.#stale = new BudgetedCache<string, Verified>(budget, { ...sized, ttl: Math.max(1, cfg.staleIfErrorMs) });
     // Denials keep their bytes too: audit mode serves what it would deny, without a second fetch.
-    this.#denied = new BudgetedCache<string, Verified>(budget, { max: MAX_DENIALS, ...sized, ttl: Math.max(1, cfg.denyTtlMs) });
-    this.#closure = new LRUCache<string, ClosureEntry>({ max: MAX_CHILDREN * 256, ttl: Math.max(1, cfg.allowTtlMs) });
-    this.#tags = new LRUCache<string, { digest: string; at: number }>({ max: MAX_TAGS, ttl: Math.max(1, Math.max(cfg.tagTtlMs, cfg.staleIfErrorMs)) });
+    // Bounded by bytes like the others (each entry counts its manifest + 256): no preallocated entry arrays.
+    this.#denied = new BudgetedCache<string, Verified>(budget, { ...sized, ttl: Math.max(1, cfg.denyTtlMs) });
+    this.#closure = new LRUCache<string, ClosureEntry>({ ...byCount(MAX_CHILDREN * 256), ttl: Math.max(1, cfg.allowTtlMs) });
+    this.#tags = new LRUCache<string, { digest: string; at: number }>({ ...byCount(MAX_TAGS), ttl: Math.max(1, Math.max(cfg.tagTtlMs, cfg.staleIfErrorMs)) });
   }
 
   allowed(key: string): Verified | undefined {

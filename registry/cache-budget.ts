@@ -88,3 +88,13 @@ export class BudgetedCache<K extends {}, V extends {}> extends LRUCache<K, V> {
     this.clear();
   }
 }
+
+/**
+ * An entry-count bound that allocates as entries arrive: lru-cache preallocates its key, value, link (and, with a
+ * ttl, timestamp) arrays to `max` at construction — ~2 MB for a 65,536-entry cache, paid at start and again by
+ * every policy generation — whereas a `maxSize` counted one per entry grows its plain arrays on demand. Same
+ * bound, same eviction order.
+ */
+export function byCount<K extends {}, V extends {}>(entries: number): { readonly maxSize: number; readonly sizeCalculation: LRUCache.SizeCalculator<K, V> } {
+  return { maxSize: entries, sizeCalculation: () => 1 };
+}

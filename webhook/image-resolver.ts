@@ -17,6 +17,7 @@
  * leave its verdict where the new policy would find it.
  */
 import { LRUCache } from 'lru-cache';
+import { byCount } from '../registry/cache-budget.ts';
 import type { Decision, ImageTarget } from '../policy/decision.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -63,7 +64,7 @@ export class ImageResolver {
 
   #newGeneration(engine: PolicyEngine): Generation {
     // lru-cache treats ttl 0 as "never expires", so 0 means no cache at all rather than a cache forever.
-    const done = this.#opts.cacheTtlMs > 0 ? new LRUCache<string, Resolution>({ max: 2048, ttl: this.#opts.cacheTtlMs }) : undefined;
+    const done = this.#opts.cacheTtlMs > 0 ? new LRUCache<string, Resolution>({ ...byCount(2048), ttl: this.#opts.cacheTtlMs }) : undefined;
     return { engine, inflight: new Map(), done, retired: false };
   }
 
