@@ -16,6 +16,7 @@ import { CosignError } from '../../verifiers/cosign/errors.ts';
 import { parsePublicKey } from '../../verifiers/cosign/keys.ts';
 import { PUBLIC_GOOD_SOURCE, PUBLIC_GOOD_TRUSTED_ROOT } from '../../verifiers/cosign/public-good.ts';
 import { checkTrustedRoot } from '../../verifiers/cosign/trusted-root-shape.ts';
+import { FULCIO_CLAIM_NAMES } from '../../verifiers/cosign/fulcio-oids.ts';
 import { MAX_PEM_BYTES } from './pinned-key.ts';
 import { readFor, rejectUnknownKeys, type PolicyParseContext } from './parse-context.ts';
 import { GITHUB_WORKFLOW_CLAIMS, type CosignIdentity, type CosignKey, type CosignRequirement, type CosignTrustedRoot, type GithubWorkflowClaim } from './types.ts';
@@ -26,7 +27,7 @@ export const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024;
 export const MAX_REGEXP_LENGTH = 1024;
 export const MAX_ANNOTATIONS = 32;
 export const COSIGN_KEYS = ['verifier', 'name', 'publicKeys', 'publicKeyFiles', 'threshold', 'required', 'identities', 'trustedRoot', 'rekor', 'layouts', 'dockerReference', 'annotations'];
-const IDENTITY_KEYS = ['name', 'issuer', 'issuerRegExp', 'subject', 'subjectRegExp', ...GITHUB_WORKFLOW_CLAIMS];
+const IDENTITY_KEYS = ['name', 'issuer', 'issuerRegExp', 'subject', 'subjectRegExp', ...FULCIO_CLAIM_NAMES.flatMap((c) => [c, `${c}RegExp`])];
 const LAYOUTS = ['tag', 'referrer'] as const;
 
 export function parseCosign(entry: Fields, name: string, key: string, index: number, ctx: PolicyParseContext): CosignRequirement {
@@ -142,15 +143,25 @@ function parseIdentities(entry: Fields, key: string, ctx: PolicyParseContext): C
       const v = id.optionalString(c);
       if (v !== undefined) github[c] = v;
     }
-    return { name: id.optionalString('name'), issuer: exactOrRegExp(id, 'issuer'), subject: exactOrRegExp(id, 'subject'), github };
+    const claims: Record<string, string | RegExp> = {};
+    for (const c of FULCIO_CLAIM_NAMES) {
+      const m = optionalExactOrRegExp(id, c, c.endsWith('URI') ? `${c}: https://github.com/acme/app` : `${c}RegExp: …`);
+      if (m !== undefined) claims[c] = m;
+    }
+    return { name: id.optionalString('name'), issuer: exactOrRegExp(id, 'issuer'), subject: exactOrRegExp(id, 'subject'), github, claims };
   });
 }
 
-/** `issuer` / `issuerRegExp` (and subject): exactly one; a regexp is matched whole-string (anchored) at verification. */
-function exactOrRegExp(id: Fields, field: 'issuer' | 'subject'): string | RegExp {
+/** A Fulcio claim (`sourceRepositoryURI` / `sourceRepositoryURIRegExp`, …): at most one of the two forms. */
+function optionalExactOrRegExp(id: Fields, field: string, example: string): string | RegExp | undefined {
+  if (id.value[field] === undefined && id.value[`${field}RegExp`] === undefined) return undefined;
+  return exactOrRegExp(id, field, example);
+}
+
+/** `issuer` / `issuerRegExp` (and subject, and each claim): exactly one; a regexp is matched whole-string (anchored) at verification. */
+function exactOrRegExp(id: Fields, field: string, example = field === 'issuer' ? 'issuer: https://token.actions.githubusercontent.com' : 'subjectRegExp: https://github.com/acme/.+/\\.github/workflows/release\\.yml@refs/tags/v.+'): string | RegExp {
   const exact = id.optionalString(field);
   const pattern = id.optionalString(`${field}RegExp`);
-  const example = field === 'issuer' ? 'issuer: https://token.actions.githubusercontent.com' : 'subjectRegExp: https://github.com/acme/.+/\\.github/workflows/release\\.yml@refs/tags/v.+';
   if ((exact === undefined) === (pattern === undefined)) id.fail(field, `give exactly one of ${field} and ${field}RegExp`, `e.g. ${example}`);
   if (exact !== undefined) return exact;
   if (pattern!.length > MAX_REGEXP_LENGTH) id.fail(`${field}RegExp`, `longer than ${MAX_REGEXP_LENGTH} characters`, 'write a shorter expression');

@@ -124,6 +124,11 @@ export interface CosignIdentity {
   readonly issuer: string | RegExp;
   readonly subject: string | RegExp;
   readonly github: Readonly<Partial<Record<GithubWorkflowClaim, string>>>;
+  /**
+   * Every Fulcio claim the identity checks, by its name in verifiers/cosign/fulcio-oids.ts (GitHub workflow v1
+   * .1.2–.1.6 and the provider-generic .1.9+), exact or anchored regexp; includes the exact `github` ones.
+   */
+  readonly claims?: Readonly<Record<string, string | RegExp>>;
 }
 export type GithubWorkflowClaim = 'githubWorkflowTrigger' | 'githubWorkflowSha' | 'githubWorkflowName' | 'githubWorkflowRepository' | 'githubWorkflowRef';
 export const GITHUB_WORKFLOW_CLAIMS: readonly GithubWorkflowClaim[] = ['githubWorkflowTrigger', 'githubWorkflowSha', 'githubWorkflowName', 'githubWorkflowRepository', 'githubWorkflowRef'];

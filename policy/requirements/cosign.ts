@@ -73,7 +73,7 @@ export function prepareCosignRequirement(req: CosignRequirement): Prepared {
       kind: 'keyless',
       rule: {
         trust: prepareTrustedRoot(req.trustedRoot.json),
-        identities: req.mode.identities.map((i) => ({ ...(i.name === undefined ? {} : { name: i.name }), subject: i.subject, issuer: i.issuer, github: i.github })),
+        identities: req.mode.identities.map((i) => ({ ...(i.name === undefined ? {} : { name: i.name }), subject: i.subject, issuer: i.issuer, claims: { ...i.github, ...i.claims } })),
         referenceMatch: req.dockerReference,
         annotations: req.annotations,
       },

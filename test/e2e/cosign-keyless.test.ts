@@ -4,7 +4,7 @@
  * `pullgate serve` by ctr and the CRI PullImage call, with that instance's trusted_root.json named by the rule.
  * Passes: the workflow identity (issuer exact, subject anchored regexp, GitHub repository claim), and a certificate
  * long expired whose Rekor entry proves it was valid when it signed. Denied with the reason reaching ctr/CRI: unsigned,
- * wrong identity, wrong issuer, wrong workflow claim, tampered payload, payload for another digest, an expired
+ * wrong identity, wrong issuer, wrong workflow claim (GitHub v1 and provider-generic v2 `sourceRepositoryURI`), tampered payload, payload for another digest, an expired
  * certificate without a log entry, and a signature from another Sigstore instance. The same gate requires Notation
  * for another repository.
  */
@@ -24,7 +24,7 @@ import { e2eSigner, signInRegistry } from './sign-and-push.ts';
 const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
 const GH = 'https://token.actions.githubusercontent.com';
 const workflow = (repo: string) => `https://github.com/${repo}/.github/workflows/release.yml@refs/tags/v1.0.0`;
-const RELEASE: KeylessIdentity = { uri: workflow('acme/app'), issuer: GH, github: { githubWorkflowRepository: 'acme/app', githubWorkflowTrigger: 'push' } };
+const RELEASE: KeylessIdentity = { uri: workflow('acme/app'), issuer: GH, issuerV2: GH, github: { githubWorkflowRepository: 'acme/app', githubWorkflowTrigger: 'push' }, claims: { sourceRepositoryURI: 'https://github.com/acme/app', runnerEnvironment: 'github-hosted' } };
 
 function assertLogged(t: Test, gate: PullgateProcess, ref: string, decision: 'allow' | 'deny', reason: string): void {
   const lines = gate.logLines().filter((l) => l.ref === ref && l.decision === decision);
@@ -61,8 +61,9 @@ t.test('cosign keyless at the gate: ctr and CRI, one gate with Notation for anot
   const oldLogged = await image('old-logged', RELEASE, { notBefore: new Date(Date.now() - 86_400_000) });
   const unsigned = await image('unsigned');
   const wrongIdentity = await image('wrong-identity', { ...RELEASE, uri: workflow('evil/app') });
-  const wrongIssuer = await image('wrong-issuer', { ...RELEASE, issuer: 'https://accounts.google.com' });
+  const wrongIssuer = await image('wrong-issuer', { ...RELEASE, issuer: 'https://accounts.google.com', issuerV2: 'https://accounts.google.com' });
   const wrongClaim = await image('wrong-claim', { ...RELEASE, github: { githubWorkflowRepository: 'acme/fork', githubWorkflowTrigger: 'push' } });
+  const wrongSource = await image('wrong-source', { ...RELEASE, claims: { ...RELEASE.claims, sourceRepositoryURI: 'https://github.com/evil/app' } });
   const tampered = await image('tampered', RELEASE, { tamper: true });
   const otherDigest = await image('other-digest', RELEASE, { payloadFor: signed.manifest.digest });
   const expiredUnlogged = await image('expired-unlogged', RELEASE, { notBefore: new Date(Date.now() - 86_400_000), logged: false });
@@ -81,7 +82,7 @@ t.test('cosign keyless at the gate: ctr and CRI, one gate with Notation for anot
             scope: `${H}/keyless/*`,
             require: [{
               verifier: 'cosign', name: 'release', trustedRoot: rootFile,
-              identities: [{ name: 'acme-release', issuer: GH, subjectRegExp: 'https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.yml@refs/tags/v.+', githubWorkflowRepository: 'acme/app' }],
+              identities: [{ name: 'acme-release', issuer: GH, subjectRegExp: 'https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.yml@refs/tags/v.+', githubWorkflowRepository: 'acme/app', sourceRepositoryURI: 'https://github.com/acme/app', runnerEnvironmentRegExp: 'github-hosted|self-hosted' }],
             }],
           },
           { scope: `${H}/notation/app`, require: [{ verifier: 'notation' }] },
@@ -111,6 +112,8 @@ t.test('cosign keyless at the gate: ctr and CRI, one gate with Notation for anot
       [wrongIdentity, /certificate identity error .* got https:\/\/github\.com\/evil\/app/, 'identity_mismatch'],
       [wrongIssuer, /expected issuer=https:\/\/token\.actions\.githubusercontent\.com, got issuer=https:\/\/accounts\.google\.com/, 'identity_mismatch'],
       [wrongClaim, /githubWorkflowRepository is "acme\/fork", not "acme\/app"/, 'identity_mismatch'],
+      // A provider-generic claim (Fulcio .1.12, DER UTF8String): the workflow of another source repository.
+      [wrongSource, /sourceRepositoryURI is "https:\/\/github\.com\/evil\/app", not "https:\/\/github\.com\/acme\/app"/, 'identity_mismatch'],
       // The library checks the log entry (which hashes the original payload) before the signature itself.
       [tampered, /TLOG_BODY_ERROR: digest mismatch/, 'set_invalid'],
       [otherDigest, new RegExp(`signature is for ${signed.manifest.digest}`), 'payload_digest_mismatch'],

@@ -1,7 +1,7 @@
 /**
  * A Sigstore instance in the test process, for keyless cosign signatures with no network (REAL-PEERS.md § 8):
  * a Fulcio-like CA that issues short-lived code-signing certificates for an OIDC identity (SAN + issuer extension
- * 1.3.6.1.4.1.57264.1.1, optional GitHub workflow claims .1.2–.1.6) with an embedded SCT from its own CT log
+ * 1.3.6.1.4.1.57264.1.1 and/or .1.8, optional GitHub workflow claims .1.2–.1.6 and provider-generic claims .1.9+) with an embedded SCT from its own CT log
  * (RFC 6962 § 3.2: the precertificate TBS is the final TBS without the SCT extension), and a Rekor-like log that
  * returns the SET cosign stores in the `dev.sigstore.cosign/bundle` annotation (ECDSA over the canonical JSON of
  * {body, integratedTime, logID, logIndex}; body = a hashedrekord entry of this very signature). Its
@@ -26,6 +26,30 @@ export interface KeylessIdentity {
   readonly uri?: string;
   readonly issuer: string;
   readonly github?: Partial<Record<keyof typeof GITHUB_OIDS, string>>;
+  /** Provider-generic claims (Fulcio .1.9 onward), written as DER UTF8String as Fulcio does (oid-info.md). */
+  readonly claims?: Partial<Record<keyof typeof V2_OIDS, string>>;
+  /** Also write the issuer as .1.8 (DER UTF8String) with this value; `issuerV1: false` leaves out the raw .1.1. */
+  readonly issuerV2?: string;
+  readonly issuerV1?: false;
+  /** Extensions written verbatim (for malformed encodings). */
+  readonly rawExtensions?: readonly { readonly oid: string; readonly value: Buffer }[];
+}
+
+/** Fulcio's provider-generic extensions (docs/oid-info.md), values DER UTF8String. */
+export const V2_OIDS = {
+  buildSignerURI: '1.3.6.1.4.1.57264.1.9', buildSignerDigest: '1.3.6.1.4.1.57264.1.10', runnerEnvironment: '1.3.6.1.4.1.57264.1.11',
+  sourceRepositoryURI: '1.3.6.1.4.1.57264.1.12', sourceRepositoryDigest: '1.3.6.1.4.1.57264.1.13', sourceRepositoryRef: '1.3.6.1.4.1.57264.1.14',
+  sourceRepositoryIdentifier: '1.3.6.1.4.1.57264.1.15', sourceRepositoryOwnerURI: '1.3.6.1.4.1.57264.1.16', sourceRepositoryOwnerIdentifier: '1.3.6.1.4.1.57264.1.17',
+  buildConfigURI: '1.3.6.1.4.1.57264.1.18', buildConfigDigest: '1.3.6.1.4.1.57264.1.19', buildTrigger: '1.3.6.1.4.1.57264.1.20',
+  runInvocationURI: '1.3.6.1.4.1.57264.1.21', sourceRepositoryVisibilityAtSigning: '1.3.6.1.4.1.57264.1.22', deploymentEnvironment: '1.3.6.1.4.1.57264.1.23',
+} as const;
+const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+
+/** DER UTF8String (tag 0x0C) of `s`. */
+export function derUtf8(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const len = b.length < 0x80 ? Buffer.from([b.length]) : b.length < 0x100 ? Buffer.from([0x81, b.length]) : Buffer.from([0x82, b.length >> 8, b.length & 0xff]);
+  return Buffer.concat([Buffer.from([0x0c]), len, b]);
 }
 
 export interface KeylessSignOptions {
@@ -112,8 +136,11 @@ export class MiniSigstore {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.3']),
       new x509.SubjectAlternativeNameExtension(identity.email !== undefined ? [{ type: 'email', value: identity.email }] : [{ type: 'url', value: identity.uri! }], true),
-      new x509.Extension(OID_ISSUER_V1, false, Buffer.from(identity.issuer)),
+      ...(identity.issuerV1 === false ? [] : [new x509.Extension(OID_ISSUER_V1, false, Buffer.from(identity.issuer))]),
+      ...(identity.issuerV2 === undefined ? [] : [new x509.Extension(OID_ISSUER_V2, false, derUtf8(identity.issuerV2))]),
       ...Object.entries(identity.github ?? {}).map(([k, v]) => new x509.Extension(GITHUB_OIDS[k as keyof typeof GITHUB_OIDS], false, Buffer.from(v))),
+      ...Object.entries(identity.claims ?? {}).map(([k, v]) => new x509.Extension(V2_OIDS[k as keyof typeof V2_OIDS], false, derUtf8(v))),
+      ...(identity.rawExtensions ?? []).map((e) => new x509.Extension(e.oid, false, e.value)),
     ];
     const base = { serialNumber: (this.#serial++).toString(16), subject: '', issuer: this.#ca.name, notBefore, notAfter, publicKey: leafKeys.publicKey, signingKey: this.#ca.keys.privateKey, signingAlgorithm: ECDSA_SHA256 };
     // Precertificate TBS = the final TBS without the SCT extension: issue once without it, sign the SCT over that.

@@ -12,4 +12,5 @@ export { signatureTag } from './legacy-layout.ts';
 export { BUNDLE_ARTIFACT_TYPE } from './bundle-referrer.ts';
 export { type TrustedKey, parsePublicKey } from './keys.ts';
 export { PUBLIC_GOOD_SOURCE, PUBLIC_GOOD_TRUSTED_ROOT } from './public-good.ts';
-export { type GithubClaims, githubClaimMismatch } from './github-claims.ts';
+export { type ClaimMatcher, type FulcioClaimRequirements, fulcioClaimMismatch } from './fulcio-claims.ts';
+export { FULCIO_CLAIMS, FULCIO_CLAIM_NAMES, type FulcioClaim } from './fulcio-oids.ts';

@@ -10,7 +10,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { FetchErrorCode } from '../../oci/discovery/fetcher.ts';
 import { bundleCandidateClaims } from './bundle-referrer.ts';
-import { githubClaimMismatch, type GithubClaims } from './github-claims.ts';
+import { fulcioClaimMismatch, type FulcioClaimRequirements } from './fulcio-claims.ts';
 import { CosignError, type CosignReasonCode, REASON_PRIORITY } from './errors.ts';
 import type { LegacySignature } from './legacy-layout.ts';
 import { checkPayload, parseSimpleSigning, type ReferenceMatch } from './simple-signing.ts';
@@ -20,8 +20,8 @@ export type KeylessIdentity = {
   readonly name?: string;
   readonly subject: string | RegExp;
   readonly issuer: string | RegExp;
-  /** GitHub workflow claims the certificate must carry with exactly these values (github-claims.ts). */
-  readonly github?: GithubClaims;
+  /** Fulcio claims (GitHub workflow v1, provider-generic v2) the certificate must carry, exact or anchored (fulcio-claims.ts). */
+  readonly claims?: FulcioClaimRequirements;
 };
 export type KeylessRule = {
   readonly trust: PreparedTrustedRoot;
@@ -128,8 +128,9 @@ function judgeOne(bundle: unknown, artifact: Buffer, claims: () => void, rule: K
   for (const id of rule.identities) {
     const v = verifySigstoreBundle(bundle, artifact, trust, { identity: id });
     if (v.ok) {
-      // The bundle verified with this leaf, so its extensions are Fulcio's word for the workflow that signed.
-      const wrong = id.github === undefined ? undefined : chain[0] === undefined ? 'no signing certificate' : githubClaimMismatch(chain[0], id.github);
+      // The bundle verified with this leaf, so its extensions are Fulcio's word for the workflow that signed. The
+      // issuer is read again here by our strict reader (v2 preferred): a malformed v2 value must not pass.
+      const wrong = chain[0] === undefined ? 'no signing certificate' : fulcioClaimMismatch(chain[0], id.issuer, id.claims ?? {});
       if (wrong !== undefined) {
         last = { code: 'identity_mismatch', message: `cosign: ${v.signer}: ${wrong}` };
         continue;

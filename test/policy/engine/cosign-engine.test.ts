@@ -167,3 +167,56 @@ t.test('a Sigstore bundle referrer: cosign\'s attestation bundle is not an image
   const viaTag = await engine([{ scope: 'reg.example/repo', require: [{ verifier: 'cosign', layouts: ['referrer'], identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com' }] }] }], { 'reg.example': tagged });
   t.match(await viaTag.decide(tgt), { allow: false, reason: 'wrong_payload_type' }, 'found through the referrers tag schema');
 });
+
+t.test('keyless Fulcio claims: provider-generic (v2, DER UTF8String) and GitHub (v1, raw), exact or anchored; issuer v2 preferred', async (t) => {
+  const { MiniSigstore, derUtf8 } = await import('../../../test/e2e/cosign-mini-sigstore.ts');
+  const { simpleSigningPayload, SIMPLE_SIGNING } = await import('../../../test/e2e/cosign-sign.ts');
+  const GH = 'https://token.actions.githubusercontent.com';
+  const SAN = 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0';
+  const sigstore = await MiniSigstore.create('claims-fulcio');
+  const root = JSON.stringify(sigstore.trustedRoot());
+  const CLAIMS = {
+    buildSignerURI: SAN, buildSignerDigest: 'a'.repeat(40), runnerEnvironment: 'github-hosted', sourceRepositoryURI: 'https://github.com/acme/app',
+    sourceRepositoryDigest: 'b'.repeat(40), sourceRepositoryRef: 'refs/tags/v1.0.0', sourceRepositoryIdentifier: '1234', sourceRepositoryOwnerURI: 'https://github.com/acme',
+    sourceRepositoryOwnerIdentifier: '5678', buildConfigURI: SAN, buildConfigDigest: 'c'.repeat(40), buildTrigger: 'push',
+    runInvocationURI: 'https://github.com/acme/app/actions/runs/1/attempts/1', sourceRepositoryVisibilityAtSigning: 'public', deploymentEnvironment: 'production',
+  };
+  /** One image signed keyless by `identity` (tag layout) in its own in-memory registry. */
+  const signed = async (identity: Parameters<typeof sigstore.sign>[1]) => {
+    const reg = new MemoryRegistry();
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] }));
+    const digest = reg.putManifest('acme/app', 'v1', manifest);
+    const payload = simpleSigningPayload(`${REG}/acme/app`, digest);
+    const s = await sigstore.sign(payload, identity);
+    putSignatures(reg, 'acme/app', digest, [{ mediaType: SIMPLE_SIGNING, payload, annotations: s.annotations }]);
+    return { reg, tgt: target(REG, 'acme/app', 'v1', manifest) };
+  };
+  const decide = async (img: { reg: MemoryRegistry; tgt: ImageTarget }, id: Record<string, unknown>) =>
+    (await engine([{ scope: `${REG}/*`, require: [{ verifier: 'cosign', trustedRoot: 'mini.json', identities: [{ issuer: GH, subject: SAN, ...id }] }] }], { [REG]: img.reg }, { '/etc/pullgate/mini.json': root })).decide(img.tgt);
+
+  const full = await signed({ uri: SAN, issuer: GH, issuerV2: GH, github: { githubWorkflowRepository: 'acme/app', githubWorkflowTrigger: 'push' }, claims: CLAIMS });
+  t.match(await decide(full, CLAIMS), { allow: true, verifier: 'cosign' }, 'every provider-generic claim, exact');
+  t.match(await decide(full, { sourceRepositoryURIRegExp: 'https://github\\.com/acme/[^/]+', sourceRepositoryRefRegExp: 'refs/tags/v[0-9.]+', githubWorkflowRepositoryRegExp: 'acme/.+' }), { allow: true }, 'anchored regexps, v1 and v2');
+  t.match(await decide(full, { sourceRepositoryURI: 'https://github.com/acme/fork' }), { allow: false, reason: 'identity_mismatch', message: /sourceRepositoryURI is "https:\/\/github.com\/acme\/app", not "https:\/\/github.com\/acme\/fork"/ }, 'wrong source repository');
+  t.match(await decide(full, { sourceRepositoryURIRegExp: 'https://github\\.com/acme' }), { allow: false, reason: 'identity_mismatch' }, 'a regexp matching a prefix only does not match');
+  t.match(await decide(full, { runnerEnvironment: 'self-hosted' }), { allow: false, reason: 'identity_mismatch', message: /runnerEnvironment/ }, 'self-hosted runner required, github-hosted signed');
+  t.match(await decide(full, { githubWorkflowTrigger: 'release' }), { allow: false, reason: 'identity_mismatch', message: /githubWorkflowTrigger is "push"/ }, 'v1 claim still checked');
+
+  const v1only = await signed({ uri: SAN, issuer: GH, github: { githubWorkflowRepository: 'acme/app' } });
+  t.match(await decide(v1only, { sourceRepositoryURI: 'https://github.com/acme/app' }), { allow: false, reason: 'identity_mismatch', message: /sourceRepositoryURI is absent/ }, 'a v1-only certificate does not carry the v2 claim');
+
+  // The issuer: .1.8 preferred over .1.1 when both are present (the raw v1 value is the deprecated form).
+  t.match(await decide(await signed({ uri: SAN, issuer: 'https://evil.example', issuerV2: GH }), {}), { allow: true }, 'v2 issuer wins over a different v1');
+  t.match(await decide(await signed({ uri: SAN, issuer: GH, issuerV2: 'https://evil.example' }), {}), { allow: false, reason: 'identity_mismatch' }, 'v1 issuer does not rescue a different v2');
+  t.match(await decide(await signed({ uri: SAN, issuer: GH, issuerV1: false, issuerV2: GH }), {}), { allow: true }, 'v2 issuer alone');
+
+  // Encoding: v2 values are DER UTF8String; a raw string, another string type or trailing bytes are refused.
+  const withRaw = (value: Buffer) => signed({ uri: SAN, issuer: GH, rawExtensions: [{ oid: '1.3.6.1.4.1.57264.1.12', value }] });
+  t.match(await decide(await withRaw(Buffer.from('https://github.com/acme/app')), { sourceRepositoryURI: 'https://github.com/acme/app' }), { allow: false, reason: 'identity_mismatch', message: /sourceRepositoryURI is malformed/ }, 'raw bytes under a v2 OID');
+  const printable = derUtf8('https://github.com/acme/app');
+  printable[0] = 0x13;
+  t.match(await decide(await withRaw(printable), { sourceRepositoryURI: 'https://github.com/acme/app' }), { allow: false, message: /malformed \(not a DER UTF8String\)/ }, 'PrintableString, not UTF8String');
+  t.match(await decide(await withRaw(Buffer.concat([derUtf8('https://github.com/acme/app'), Buffer.from([0])])), { sourceRepositoryURI: 'https://github.com/acme/app' }), { allow: false, message: /malformed/ }, 'trailing bytes');
+  const long = 'https://github.com/acme/' + 'x'.repeat(200);
+  t.match(await decide(await withRaw(derUtf8(long)), { sourceRepositoryURI: long }), { allow: true }, 'long-form DER length');
+});

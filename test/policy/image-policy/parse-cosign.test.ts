@@ -50,8 +50,29 @@ t.test('keyless: identities exact or anchored regexp, GitHub workflow claims, Re
   t.match(a, { name: 'release', issuer: GH, subject: RegExp, github: { githubWorkflowRepository: 'acme/app', githubWorkflowTrigger: 'push' } });
   t.match(b, { name: undefined, issuer: RegExp, subject: 'ops@acme.example', github: {} });
   t.equal(cosign({ identities: [{ issuer: GH, subject: 'x' }], rekor: 'required' }).rekor, 'required');
+  t.same(a!.claims, { githubWorkflowRepository: 'acme/app', githubWorkflowTrigger: 'push' }, 'the exact GitHub claims are among the claims checked');
 });
 
+t.test('keyless: Fulcio claims, provider-generic and GitHub, each exact or anchored regexp', async (t) => {
+  const r = cosign({
+    identities: [{
+      issuer: GH, subject: 'x', sourceRepositoryURI: 'https://github.com/acme/app', sourceRepositoryRefRegExp: 'refs/tags/v.+', runnerEnvironment: 'github-hosted',
+      buildSignerURIRegExp: 'https://github\\.com/acme/.+', sourceRepositoryVisibilityAtSigning: 'public', deploymentEnvironment: 'production', githubWorkflowShaRegExp: '[0-9a-f]{40}',
+    }],
+  });
+  if (r.mode.kind !== 'keyless') return t.fail('keyless expected');
+  const c = r.mode.identities[0]!.claims!;
+  t.same(Object.keys(c).sort(), ['buildSignerURI', 'deploymentEnvironment', 'githubWorkflowSha', 'runnerEnvironment', 'sourceRepositoryRef', 'sourceRepositoryURI', 'sourceRepositoryVisibilityAtSigning']);
+  t.equal(c.sourceRepositoryURI, 'https://github.com/acme/app');
+  t.type(c.sourceRepositoryRef, RegExp, 'a RegExp form');
+  t.same(r.mode.identities[0]!.github, {}, 'a GitHub claim given as a regexp is not an exact GitHub claim');
+});
+
+const IDENTITY_KEYS = ['name', 'issuer', 'issuerRegExp', 'subject', 'subjectRegExp', 'githubWorkflowTrigger', 'githubWorkflowTriggerRegExp', 'githubWorkflowSha', 'githubWorkflowShaRegExp',
+  'githubWorkflowName', 'githubWorkflowNameRegExp', 'githubWorkflowRepository', 'githubWorkflowRepositoryRegExp', 'githubWorkflowRef', 'githubWorkflowRefRegExp',
+  ...['buildSignerURI', 'buildSignerDigest', 'runnerEnvironment', 'sourceRepositoryURI', 'sourceRepositoryDigest', 'sourceRepositoryRef', 'sourceRepositoryIdentifier',
+    'sourceRepositoryOwnerURI', 'sourceRepositoryOwnerIdentifier', 'buildConfigURI', 'buildConfigDigest', 'buildTrigger', 'runInvocationURI',
+    'sourceRepositoryVisibilityAtSigning', 'deploymentEnvironment'].flatMap((c) => [c, `${c}RegExp`])].join(', ');
 const req = (extra: Record<string, unknown>) => ({ rules: [{ scope: '*', require: [{ verifier: 'cosign', ...extra }] }] });
 const R = 'policy.rules[0].require[0]';
 const rejections: [string, unknown, string][] = [
@@ -82,7 +103,15 @@ const rejections: [string, unknown, string][] = [
   ['a broken regexp', req({ identities: [{ issuer: GH, subjectRegExp: '(' }] }),
     `${R}.identities[0].subjectRegExp: not a regular expression: Invalid regular expression: /(/u: Unterminated group (fix: fix the expression (it is matched against the whole value, as Kyverno and policy-controller do))`],
   ['an unknown identity key', req({ identities: [{ issuer: GH, subject: 'x', githubWorkflowRepo: 'acme/app' }] }),
-    `${R}.identities[0].githubWorkflowRepo: unknown key "githubWorkflowRepo" (fix: did you mean githubWorkflowRef? (known keys here: name, issuer, issuerRegExp, subject, subjectRegExp, githubWorkflowTrigger, githubWorkflowSha, githubWorkflowName, githubWorkflowRepository, githubWorkflowRef))`],
+    `${R}.identities[0].githubWorkflowRepo: unknown key "githubWorkflowRepo" (fix: did you mean githubWorkflowRef? (known keys here: ${IDENTITY_KEYS}))`],
+  ['a claim with both forms', req({ identities: [{ issuer: GH, subject: 'x', sourceRepositoryURI: 'https://github.com/acme/app', sourceRepositoryURIRegExp: 'https://github.com/acme/.+' }] }),
+    `${R}.identities[0].sourceRepositoryURI: give exactly one of sourceRepositoryURI and sourceRepositoryURIRegExp (fix: e.g. sourceRepositoryURI: https://github.com/acme/app)`],
+  ['a claim regexp that does not compile', req({ identities: [{ issuer: GH, subject: 'x', sourceRepositoryRefRegExp: 'refs/(tags' }] }),
+    `${R}.identities[0].sourceRepositoryRefRegExp: not a regular expression: Invalid regular expression: /refs/(tags/u: Unterminated group (fix: fix the expression (it is matched against the whole value, as Kyverno and policy-controller do))`],
+  ['a claim that is not a string', req({ identities: [{ issuer: GH, subject: 'x', runnerEnvironment: 1 }] }),
+    `${R}.identities[0].runnerEnvironment: must be a non-empty string (fix: set runnerEnvironment: <text>)`],
+  ['a misspelt claim', req({ identities: [{ issuer: GH, subject: 'x', sourceRepositoryUri: 'https://github.com/acme/app' }] }),
+    `${R}.identities[0].sourceRepositoryUri: unknown key "sourceRepositoryUri" (fix: did you mean sourceRepositoryURI? (known keys here: ${IDENTITY_KEYS}))`],
   ['a layout', req({ publicKeys: [A.publicPem], layouts: ['attestation'] }),
     `${R}.layouts[0]: "attestation" is not a cosign layout (fix: write tag (sha256-<hex>.sig) or referrer (Sigstore bundle referrer))`],
   ['rekor value', req({ publicKeys: [A.publicPem], rekor: true }),
