@@ -24,6 +24,10 @@ const ROOT = new URL('../', import.meta.url).pathname;
 
 interface Sample {
   readonly rssMiB: number;
+  /** From the gate's prom-client metrics: where the RSS is (V8 heap used / committed, memory outside it). */
+  readonly heapUsedMiB: number;
+  readonly heapTotalMiB: number;
+  readonly externalMiB: number;
   readonly fds: number;
   readonly loopP99Ms: number;
 }
@@ -32,10 +36,12 @@ function rssMiB(pid: number): number {
   return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 }
 
-async function loopP99Ms(adminUrl: string): Promise<number> {
+async function gateMetrics(adminUrl: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_lag_p99_seconds '));
-  return line === undefined ? NaN : Number(line.split(' ')[1]) * 1000;
+  return (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? NaN : Number(line.split(' ')[1]);
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +76,8 @@ export async function benchSoak(opts: { seconds: number; workers: number }): Pro
       trustStores: { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] },
       extra: config(1000),
       entry: join(ROOT, 'dist/pullgate.mjs'),
-      nodeArgs: IMAGE_NODE_FLAGS,
+      // As the pod runs it: the image's flags plus the DaemonSet's NODE_OPTIONS heap cap.
+      nodeArgs: [...IMAGE_NODE_FLAGS, '--max-old-space-size=256'],
     });
     stops.push(() => gate.stop());
     const ns = `?ns=${encodeURIComponent(upstream.host)}`;
@@ -165,10 +172,18 @@ export async function benchSoak(opts: { seconds: number; workers: number }): Pro
     })();
 
     const sample = async (): Promise<Sample> => {
-      await loopP99Ms(gate.adminUrl); // prom-client resets the event-loop histogram at each scrape: open a window
+      await gateMetrics(gate.adminUrl); // prom-client resets the event-loop histogram at each scrape: open a window
       await sleep(5000);
-      const loop = await loopP99Ms(gate.adminUrl);
-      return { rssMiB: rssMiB(gate.pid), fds: readdirSync(`/proc/${gate.pid}/fd`).length, loopP99Ms: loop };
+      const m = await gateMetrics(gate.adminUrl);
+      const mib = (name: string) => m(name) / 2 ** 20;
+      return {
+        rssMiB: rssMiB(gate.pid),
+        heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
+        heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
+        externalMiB: mib('nodejs_external_memory_bytes'),
+        fds: readdirSync(`/proc/${gate.pid}/fd`).length,
+        loopP99Ms: m('nodejs_eventloop_lag_p99_seconds') * 1000,
+      };
     };
     await sleep(10_000); // caches, pools and JIT settle
     const start = await sample();
@@ -194,6 +209,9 @@ export async function benchSoak(opts: { seconds: number; workers: number }): Pro
     };
     return [
       row('RSS', (x) => x.rssMiB, 'MiB'),
+      row('V8 heap used (nodejs_heap_size_used_bytes)', (x) => x.heapUsedMiB, 'MiB'),
+      row('V8 heap committed (nodejs_heap_size_total_bytes)', (x) => x.heapTotalMiB, 'MiB'),
+      row('memory outside the V8 heap held by JS objects (nodejs_external_memory_bytes)', (x) => x.externalMiB, 'MiB'),
       row('open file descriptors', (x) => x.fds, 'fds'),
       row('event-loop delay p99 (5 s window, nodejs_eventloop_lag_p99_seconds)', (x) => x.loopP99Ms, 'ms'),
       {
