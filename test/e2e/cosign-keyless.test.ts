@@ -1,12 +1,14 @@
 /**
  * Issue 14 acceptance, keyless: images signed in the test by an in-process Sigstore (test/e2e/cosign-mini-sigstore.ts:
- * Fulcio-like CA with embedded SCTs, CT log, Rekor SETs) in cosign's tag layout, pulled through the real
- * `pullgate serve` by ctr and the CRI PullImage call, with that instance's trusted_root.json named by the rule.
- * Passes: the workflow identity (issuer exact, subject anchored regexp, GitHub repository claim), and a certificate
- * long expired whose Rekor entry proves it was valid when it signed. Denied with the reason reaching ctr/CRI: unsigned,
- * wrong identity, wrong issuer, wrong workflow claim (GitHub v1 and provider-generic v2 `sourceRepositoryURI`), tampered payload, payload for another digest, an expired
- * certificate without a log entry, and a signature from another Sigstore instance. The same gate requires Notation
- * for another repository.
+ * Fulcio-like CA with embedded SCTs, CT log, Rekor SETs and inclusion proofs), in cosign's tag layout and as a
+ * Sigstore v0.3 bundle attached as an OCI referrer (found through the referrers tag schema on distribution 2.8),
+ * pulled through the real `pullgate serve` by ctr and the CRI PullImage call, with that instance's trusted_root.json
+ * named by the rule. Passes: the workflow identity (issuer exact, subject anchored regexp, GitHub v1 and
+ * provider-generic v2 claims), a certificate long expired whose Rekor entry proves it was valid when it signed, and
+ * the bundle referrer. Denied with the reason reaching ctr/CRI: unsigned, wrong identity, wrong issuer, wrong
+ * workflow claim (GitHub v1 repository; v2 `sourceRepositoryURI`), tampered payload, payload for another digest, the
+ * same bundle attached to another image, an expired certificate without a log entry, and a signature from another
+ * Sigstore instance. The same gate requires Notation for another repository.
  */
 import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { MEDIA, pushTestImage } from '../harness/images.ts';
 import { startRegistry } from '../harness/registry.ts';
 import { assertDenied, assertNoBypass, assertPullsAs } from './notaryv1-fixture.ts';
 import { MiniSigstore, type KeylessIdentity, type KeylessSignOptions } from './cosign-mini-sigstore.ts';
-import { pushCosignSignatures, simpleSigningPayload } from './cosign-sign.ts';
+import { pushBundleReferrer, pushCosignSignatures, simpleSigningPayload } from './cosign-sign.ts';
 import { startPullgate, VECTORS, type PullgateProcess } from './pullgate-process.ts';
 import { e2eSigner, signInRegistry } from './sign-and-push.ts';
 
@@ -68,6 +70,14 @@ t.test('cosign keyless at the gate: ctr and CRI, one gate with Notation for anot
   const otherDigest = await image('other-digest', RELEASE, { payloadFor: signed.manifest.digest });
   const expiredUnlogged = await image('expired-unlogged', RELEASE, { notBefore: new Date(Date.now() - 86_400_000), logged: false });
   const foreign = await image('foreign', RELEASE, { instance: otherInstance });
+  // The Sigstore bundle layout: a v0.3 bundle (DSSE statement, leaf certificate, Rekor dsse entry with SET and
+  // inclusion proof) attached as a referrer, listed in the referrers tag schema's index (distribution 2.8 has no
+  // referrers API); and the same bundle attached to another image, whose digest its statement does not name.
+  const bundled = await pushTestImage(R, 'keyless/bundle', 'v1', 'keyless bundle');
+  const bundle = await sigstore.signBundle(bundled.manifest.digest, RELEASE);
+  await pushBundleReferrer(R, 'keyless/bundle', { digest: bundled.manifest.digest, size: bundled.manifest.size }, bundle);
+  const bundleOther = await pushTestImage(R, 'keyless/bundle-other', 'v1', 'keyless bundle for another digest');
+  await pushBundleReferrer(R, 'keyless/bundle-other', { digest: bundleOther.manifest.digest, size: bundleOther.manifest.size }, bundle);
   const notationImage = await pushTestImage(R, 'notation/app', 'v1', 'signed with notation');
   await signInRegistry(R, 'notation/app', { mediaType: MEDIA.manifest, digest: notationImage.manifest.digest, size: notationImage.manifest.size }, e2eSigner());
 
@@ -100,6 +110,8 @@ t.test('cosign keyless at the gate: ctr and CRI, one gate with Notation for anot
     assertLogged(t, gate, signed.ref, 'allow', 'verified');
     await assertPullsAs(t, containerd, oldLogged.ref, oldLogged.manifest.digest);
     assertLogged(t, gate, oldLogged.ref, 'allow', 'verified');
+    await assertPullsAs(t, containerd, bundled.ref, bundled.manifest.digest);
+    assertLogged(t, gate, bundled.ref, 'allow', 'verified');
     const out = await gate.cli(['verify', '--json', signed.ref]);
     t.equal(out.code, 0, out.stderr);
     const report = JSON.parse(out.stdout) as { decision: { requirements: unknown[] } };
@@ -117,6 +129,7 @@ t.test('cosign keyless at the gate: ctr and CRI, one gate with Notation for anot
       // The library checks the log entry (which hashes the original payload) before the signature itself.
       [tampered, /TLOG_BODY_ERROR: digest mismatch/, 'set_invalid'],
       [otherDigest, new RegExp(`signature is for ${signed.manifest.digest}`), 'payload_digest_mismatch'],
+      [bundleOther, new RegExp(`DSSE statement's subject is not ${bundleOther.manifest.digest}`), 'payload_digest_mismatch'],
       [expiredUnlogged, /keyless signature without a Rekor entry or timestamp/, 'rekor_required'],
       [foreign, /CERTIFICATE_ERROR: Failed to verify certificate chain/, 'signature_invalid'],
     ];

@@ -129,8 +129,68 @@ export class MiniSigstore {
 
   /** Signs `payload` as `cosign sign` does keyless: certificate for `identity`, SCT, and (unless told not to) the Rekor SET. */
   async sign(payload: Buffer, identity: KeylessIdentity, opts: KeylessSignOptions = {}): Promise<KeylessSignature> {
-    const leafKeys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
+    const { certificatePem, privateKey } = await this.#issue(identity, notBefore);
+    const signature = sign('sha256', payload, privateKey);
+    const annotations: Record<string, string> = {
+      'dev.cosignproject.cosign/signature': signature.toString('base64'),
+      'dev.sigstore.cosign/certificate': certificatePem,
+      'dev.sigstore.cosign/chain': pemOf(this.#ca.der),
+    };
+    if (opts.logged !== false) annotations['dev.sigstore.cosign/bundle'] = this.#logEntry(payload, signature, certificatePem, Math.floor(notBefore.getTime() / 1000) + 5);
+    return { signature, annotations };
+  }
+
+  /**
+   * `cosign sign --new-bundle-format` keyless: a Sigstore v0.3 bundle (protobuf-specs `sigstore_bundle.proto`, JSON)
+   * holding a DSSE envelope over an in-toto statement whose subject is `imageDigest` (predicateType
+   * `https://sigstore.dev/cosign/sign/v1`), the leaf certificate, and one Rekor `dsse` 0.0.1 entry with both its SET
+   * and an inclusion proof (v0.2+ bundles need the proof): a one-leaf tree whose signed checkpoint (C2SP
+   * signed-note) names this log.
+   */
+  async signBundle(imageDigest: string, identity: KeylessIdentity, opts: { readonly notBefore?: Date } = {}): Promise<Buffer> {
+    const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
+    const { certificatePem, certificateDer, privateKey } = await this.#issue(identity, notBefore);
+    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'image', digest: { sha256: imageDigest.slice('sha256:'.length) } }], predicateType: 'https://sigstore.dev/cosign/sign/v1', predicate: {} }));
+    const type = 'application/vnd.in-toto+json';
+    const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${statement.length} `), statement]);
+    const sig = sign('sha256', pae, privateKey);
+    const envelope = { payload: statement.toString('base64'), payloadType: type, signatures: [{ sig: sig.toString('base64'), keyid: '' }] };
+    const body = Buffer.from(JSON.stringify({
+      apiVersion: '0.0.1', kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: createHash('sha256').update(JSON.stringify(envelope)).digest('hex') },
+        payloadHash: { algorithm: 'sha256', value: createHash('sha256').update(statement).digest('hex') },
+        signatures: [{ signature: sig.toString('base64'), verifier: Buffer.from(certificatePem).toString('base64') }],
+      },
+    }));
+    const integratedTime = Math.floor(notBefore.getTime() / 1000) + 5;
+    const logIdRaw = createHash('sha256').update(spkiOf(this.#rekor.publicKey)).digest();
+    const logIndex = this.#logIndex++;
+    const canonical = `{"body":${JSON.stringify(body.toString('base64'))},"integratedTime":${integratedTime},"logID":${JSON.stringify(logIdRaw.toString('hex'))},"logIndex":${logIndex}}`;
+    const set = sign('sha256', Buffer.from(canonical), this.#rekor.privateKey);
+    // RFC 6962 § 2.1: a one-leaf tree's root is the leaf hash; the checkpoint is `origin\nsize\nroot\n` signed.
+    const root = createHash('sha256').update(Buffer.from([0])).update(body).digest();
+    const note = `rekor.invalid - mini\n1\n${root.toString('base64')}\n`;
+    const noteSig = Buffer.concat([logIdRaw.subarray(0, 4), sign('sha256', Buffer.from(note), this.#rekor.privateKey)]);
+    return Buffer.from(JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      verificationMaterial: {
+        certificate: { rawBytes: certificateDer.toString('base64') },
+        tlogEntries: [{
+          logIndex: String(logIndex), logId: { keyId: logIdRaw.toString('base64') }, kindVersion: { kind: 'dsse', version: '0.0.1' }, integratedTime: String(integratedTime),
+          inclusionPromise: { signedEntryTimestamp: set.toString('base64') },
+          inclusionProof: { logIndex: '0', rootHash: root.toString('base64'), treeSize: '1', hashes: [], checkpoint: { envelope: `${note}\n\u2014 rekor.invalid ${noteSig.toString('base64')}\n` } },
+          canonicalizedBody: body.toString('base64'),
+        }],
+      },
+      dsseEnvelope: envelope,
+    }));
+  }
+
+  /** A Fulcio-like leaf for `identity` valid 10 minutes from `notBefore`, with its embedded SCT. */
+  async #issue(identity: KeylessIdentity, notBefore: Date): Promise<{ certificatePem: string; certificateDer: Buffer; privateKey: KeyObject }> {
+    const leafKeys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const notAfter = new Date(notBefore.getTime() + 10 * 60_000);
     const extensions: x509.Extension[] = [
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -154,15 +214,8 @@ export class MiniSigstore {
     const sct = Buffer.concat([Buffer.from([0]), logId, uint(timestamp, 8), uint(0, 2), Buffer.from([4, 3]), uint(sctSig.length, 2), sctSig]);
     const list = Buffer.concat([uint(sct.length + 2, 2), uint(sct.length, 2), sct]);
     const leaf = await x509.X509CertificateGenerator.create({ ...base, extensions: [...extensions, new x509.Extension(OID_SCT_LIST, false, derOctetString(list))] });
-    const certificatePem = pemOf(Buffer.from(leaf.rawData));
-    const signature = sign('sha256', payload, KeyObject.from(leafKeys.privateKey));
-    const annotations: Record<string, string> = {
-      'dev.cosignproject.cosign/signature': signature.toString('base64'),
-      'dev.sigstore.cosign/certificate': certificatePem,
-      'dev.sigstore.cosign/chain': pemOf(this.#ca.der),
-    };
-    if (opts.logged !== false) annotations['dev.sigstore.cosign/bundle'] = this.#logEntry(payload, signature, certificatePem, Math.floor(notBefore.getTime() / 1000) + 5);
-    return { signature, annotations };
+    const certificateDer = Buffer.from(leaf.rawData);
+    return { certificatePem: pemOf(certificateDer), certificateDer, privateKey: KeyObject.from(leafKeys.privateKey) };
   }
 
   /** The Rekor bundle annotation for a hashedrekord entry of this signature, integrated at `integratedTime` (s). */

@@ -73,6 +73,11 @@ export async function pushKeyBundle(registryUrl: string, repo: string, image: { 
     verificationMaterial: { publicKey: { hint: createHash('sha256').update(key.publicPem).digest('base64') }, tlogEntries: [] },
     dsseEnvelope: { payload: statement.toString('base64'), payloadType: type, signatures: [{ sig: sign('sha256', pae, key.privateKey).toString('base64'), keyid: '' }] },
   }));
+  await pushBundleReferrer(registryUrl, repo, image, bundle);
+}
+
+/** A Sigstore bundle attached as a referrer of `image`: the manifest cosign writes, listed in the `sha256-<hex>` tag index. */
+export async function pushBundleReferrer(registryUrl: string, repo: string, image: { digest: string; size: number }, bundle: Buffer): Promise<void> {
   const empty = Buffer.from('{}');
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: MEDIA.manifest, artifactType: BUNDLE_TYPE,
