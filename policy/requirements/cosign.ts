@@ -13,14 +13,14 @@
  * caught by the engine (image-decision.ts #guard) and fails the requirement.
  */
 import { createPublicKey } from 'node:crypto';
-import type { DecisionReason, ImageTarget, RequirementReport } from '../decision.ts';
+import type { DecisionReason, DecisionSubject, ImageTarget, RequirementReport } from '../decision.ts';
 import type { CosignRequirement, Requirement } from '../image-policy/types.ts';
 import { ColdDecisions } from '../../oci/discovery/cold-decisions.ts';
 import { DecisionBudget, DEFAULT_DECISION_BUDGET } from '../../oci/discovery/decision-budget.ts';
 import type { ArtifactFetcher, FetchErrorCode } from '../../oci/discovery/fetcher.ts';
 import {
-  type CosignReasonCode, type CosignRequest, type KeylessRule, type PreparedCosignPolicy,
-  CosignError, prepareCosignPolicy, prepareTrustedRoot, verifyCosign, verifyCosignKeyless,
+  type CosignReasonCode, type CosignRequest, type GatheredSignatures, type KeylessRule, type PreparedCosignPolicy,
+  CosignError, gatherSignatures, PreparedLookups, prepareCosignPolicy, prepareTrustedRoot, verifyCosign, verifyCosignKeyless,
 } from '../../verifiers/cosign/index.ts';
 import { failedReport, type RequirementVerifier } from './requirement-verifier.ts';
 
@@ -88,6 +88,8 @@ export class CosignRequirements implements RequirementVerifier {
   readonly #prepared = new Map<Requirement, Prepared>();
   readonly #deps: CosignDeps;
   readonly #cold: ColdDecisions;
+  /** Lookups started by prepare() for the verify() that follows; this adapter lives for one policy generation. */
+  readonly #early = new PreparedLookups<GatheredSignatures, DecisionBudget>();
 
   /** Prepares every requirement now: throws CosignRequirementError for the first one the verifier refuses. */
   constructor(requirements: readonly CosignRequirement[], deps: CosignDeps) {
@@ -96,17 +98,44 @@ export class CosignRequirements implements RequirementVerifier {
     for (const req of requirements) this.#prepared.set(req, prepareCosignRequirement(req));
   }
 
+  /**
+   * Starts the digest's `.sig` tag and referrers lookups while the gate still fetches the manifest (engine
+   * prepare): verify() takes them over with their budget. Only while there is room under the cold-decision cap,
+   * counting lookups already started early, so early starts add no upstream work past it. Never decides, never throws.
+   */
+  prepare(req: Requirement, subject: DecisionSubject): void {
+    try {
+      if (req.verifier !== 'cosign' || !this.#prepared.has(req)) return;
+      if (this.#cold.active + this.#early.size >= this.#cold.limits.concurrent) return;
+      const fetcher = this.#deps.fetcherFor(subject.registry);
+      if (fetcher === undefined) return;
+      this.#early.start(earlyKey(req, subject), () => {
+        const budget = this.#newBudget(fetcher);
+        return { budget, lookup: gatherSignatures(budget, { repository: subject.repository, digest: subject.digest.text, signal: budget.signal }, req.layouts) };
+      });
+    } catch {
+      // An optimisation only: verify() looks up on its own.
+    }
+  }
+
+  #newBudget(fetcher: ArtifactFetcher): DecisionBudget {
+    return new DecisionBudget(fetcher, fetcher.decisionLimits ?? DEFAULT_DECISION_BUDGET, this.#deps.timeoutMs ?? 30_000, this.#cold);
+  }
+
   async verify(req: Requirement, target: ImageTarget): Promise<RequirementReport> {
     const prepared = this.#prepared.get(req);
     if (req.verifier !== 'cosign' || prepared === undefined) return failedReport(req, 'verification_error', `cosign: requirement ${req.key} was not prepared`);
     const fetcher = this.#deps.fetcherFor(target.registry);
     if (fetcher === undefined) return failedReport(req, 'upstream_unavailable', `cosign: registry ${target.registry} is not configured`);
+    const early = this.#early.claim(earlyKey(req, target));
     if (!this.#cold.tryAcquire() && !(await this.#cold.wait())) {
+      early?.budget.end();
       const { concurrent, waitMs } = this.#cold.limits;
       return failedReport(req, 'gate_busy', `too many images are being verified at once (${concurrent}); no room within ${waitMs} ms, try again`);
     }
     const timeoutMs = this.#deps.timeoutMs ?? 30_000;
-    const budget = new DecisionBudget(fetcher, fetcher.decisionLimits ?? DEFAULT_DECISION_BUDGET, timeoutMs, this.#cold);
+    // A lookup started early brings its budget: the same limits and the same deadline, counted from when it began.
+    const budget = early?.budget ?? this.#newBudget(fetcher);
     budget.keepAlive();
     // cosign's docker-reference is `registry/repository[:tag]`; a by-digest pull has no tag to match.
     const name = `${target.registry}/${target.repository}`;
@@ -114,8 +143,8 @@ export class CosignRequirements implements RequirementVerifier {
     const timedOut = budget.expired.then(() => failedReport(req, 'verification_timeout', `cosign: verification did not finish within ${timeoutMs} ms`));
     try {
       const run = prepared.kind === 'keys'
-        ? verifyCosign(budget, request, prepared.policy).then((o) => (o.ok ? keyReport(req, prepared, o.verifiedBy) : failed(req, o)))
-        : verifyCosignKeyless(budget, request, prepared.rule, req.layouts).then((o) => (o.ok ? keylessReport(req, o.verifiedBy) : failed(req, o)));
+        ? verifyCosign(budget, request, prepared.policy, early?.lookup).then((o) => (o.ok ? keyReport(req, prepared, o.verifiedBy) : failed(req, o)))
+        : verifyCosignKeyless(budget, request, prepared.rule, req.layouts, early?.lookup).then((o) => (o.ok ? keylessReport(req, o.verifiedBy) : failed(req, o)));
       return await Promise.race([run, timedOut]);
     } finally {
       budget.end();
@@ -123,6 +152,9 @@ export class CosignRequirements implements RequirementVerifier {
     }
   }
 }
+
+/** One early lookup per requirement (its config key) and digest: each requirement's verify() takes its own. */
+const earlyKey = (req: Requirement, s: DecisionSubject) => `${req.key}\n${s.registry}/${s.repository}@${s.digest.text}`;
 
 function block(req: CosignRequirement, verifiedBy?: NonNullable<RequirementReport['cosign']>['verifiedBy']): NonNullable<RequirementReport['cosign']> {
   return { mode: req.mode.kind, trustedRoot: req.trustedRoot.source, layouts: req.layouts, ...(verifiedBy === undefined ? {} : { verifiedBy }) };

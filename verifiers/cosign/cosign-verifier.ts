@@ -104,16 +104,18 @@ export function judgeCosign(legacy: readonly LegacySignature[], bundles: readonl
  * round trips, so a cold decision waits for the slower one, not their sum. A failure of either fails the decision
  * (the caller's budget aborts what is still in flight).
  */
-function gather(fetcher: ArtifactFetcher, request: CosignRequest, layouts: readonly ('tag' | 'referrer')[]) {
+export type GatheredSignatures = readonly [Awaited<ReturnType<typeof fetchLegacySignatures>> | { readonly found: false }, readonly unknown[]];
+export function gatherSignatures(fetcher: ArtifactFetcher, request: Pick<CosignRequest, 'repository' | 'digest' | 'signal'>, layouts: readonly ('tag' | 'referrer')[]): Promise<GatheredSignatures> {
   return Promise.all([
     layouts.includes('tag') ? fetchLegacySignatures(fetcher, request.repository, request.digest, request.signal) : Promise.resolve({ found: false as const }),
     layouts.includes('referrer') ? fetchBundles(fetcher, request.repository, request.digest, request.signal) : Promise.resolve([] as unknown[]),
   ]);
 }
 
-export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequest, policy: PreparedCosignPolicy): Promise<CosignOutcome> {
+/** `gathered`: the lookups already started for this digest (prepared-lookups.ts); absent, they are made here. */
+export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequest, policy: PreparedCosignPolicy, gathered?: Promise<GatheredSignatures>): Promise<CosignOutcome> {
   try {
-    const [legacy, bundles] = await gather(fetcher, request, policy.layouts);
+    const [legacy, bundles] = await (gathered ?? gatherSignatures(fetcher, request, policy.layouts));
     return judgeCosign(legacy.found ? legacy.signatures : [], bundles, request, policy);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };
@@ -124,9 +126,9 @@ export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequ
 }
 
 /** Keyless rule: the same fetching, judged by keyless.ts against the rule's trusted root and identities. */
-export async function verifyCosignKeyless(fetcher: ArtifactFetcher, request: CosignRequest, rule: KeylessRule, layouts: readonly ('tag' | 'referrer')[] = ['tag', 'referrer']): Promise<KeylessOutcome> {
+export async function verifyCosignKeyless(fetcher: ArtifactFetcher, request: CosignRequest, rule: KeylessRule, layouts: readonly ('tag' | 'referrer')[] = ['tag', 'referrer'], gathered?: Promise<GatheredSignatures>): Promise<KeylessOutcome> {
   try {
-    const [legacy, bundles] = await gather(fetcher, request, layouts);
+    const [legacy, bundles] = await (gathered ?? gatherSignatures(fetcher, request, layouts));
     return judgeKeyless(legacy.found ? legacy.signatures : [], bundles, request, rule);
   } catch (e) {
     if (e instanceof CosignError) return { ok: false, code: e.code, message: e.message };

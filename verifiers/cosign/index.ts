@@ -3,8 +3,9 @@ export { type CosignReasonCode, CosignError } from './errors.ts';
 export type { ReferenceMatch } from './simple-signing.ts';
 export {
   type CosignKeyPolicyConfig, type CosignOutcome, type CosignRequest, type PreparedCosignPolicy, type VerifiedBy,
-  judgeCosign, prepareCosignPolicy, verifyCosign, verifyCosignKeyless,
+  type GatheredSignatures, gatherSignatures, judgeCosign, prepareCosignPolicy, verifyCosign, verifyCosignKeyless,
 } from './cosign-verifier.ts';
+export { type PreparedLookup, PreparedLookups } from './prepared-lookups.ts';
 export { type KeylessIdentity, type KeylessOutcome, type KeylessRule, type KeylessSigner, judgeKeyless } from './keyless.ts';
 export { type BundleExpectation, type BundleVerdict, type PreparedTrustedRoot, prepareTrustedRoot, verifySigstoreBundle } from './sigstore-bundle.ts';
 export { type LoosePems, trustedRootFromPems } from './trusted-root-from-pems.ts';

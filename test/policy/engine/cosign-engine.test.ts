@@ -220,3 +220,55 @@ t.test('keyless Fulcio claims: provider-generic (v2, DER UTF8String) and GitHub 
   const long = 'https://github.com/acme/' + 'x'.repeat(200);
   t.match(await decide(await withRaw(derUtf8(long)), { sourceRepositoryURI: long }), { allow: true }, 'long-form DER length');
 });
+
+t.test('prepare: the `.sig` tag and referrers lookups start with the digest, and the decision reuses them', async (t) => {
+  /** A registry that holds every request until released, and counts them by what they ask. */
+  class GatedRegistry extends MemoryRegistry {
+    readonly asked: string[] = [];
+    #open = false;
+    #waiting: (() => void)[] = [];
+    release(): void {
+      this.#open = true;
+      for (const w of this.#waiting.splice(0)) w();
+    }
+    async #gate(what: string): Promise<void> {
+      this.asked.push(what);
+      if (!this.#open) await new Promise<void>((r) => this.#waiting.push(r));
+    }
+    override async manifest(repo: string, ref: string, accept: readonly string[], maxBytes: number) {
+      await this.#gate(`manifest ${ref}`);
+      return super.manifest(repo, ref, accept, maxBytes);
+    }
+    override async referrers(repo: string, subject: string) {
+      await this.#gate(`referrers ${subject}`);
+      return super.referrers(repo, subject);
+    }
+  }
+  const valid = dirImage('dir-img-cosign-valid');
+  const reg = new GatedRegistry();
+  for (const [k, v] of valid.reg.manifests) reg.manifests.set(k, v);
+  for (const [k, v] of valid.reg.blobs) reg.blobs.set(k, v);
+  const e = await engine(keyRule(), { [REG]: reg });
+  const sigTag = `manifest ${valid.target.digest.text.replace(':', '-')}.sig`;
+
+  e.prepare({ registry: REG, repository: REPO, digest: valid.target.digest });
+  await new Promise((r) => setImmediate(r));
+  t.ok(reg.asked.includes(sigTag), 'the .sig tag lookup started before decide()');
+  t.ok(reg.asked.includes(`referrers ${valid.target.digest.text}`), 'the referrers lookup started before decide()');
+  const decision = e.decide(valid.target);
+  reg.release();
+  t.match(await decision, { allow: true, verifier: 'cosign' }, 'decided on the prepared lookups');
+  t.equal(reg.asked.filter((a) => a === sigTag).length, 1, 'the .sig tag was asked for once: the decision reused the prepared lookup');
+  t.equal(reg.asked.filter((a) => a.startsWith('referrers')).length, 1, 'the referrers once');
+
+  // Unprepared, the decision looks up on its own; a digest that was prepared but not decided costs nothing more.
+  const before = reg.asked.length;
+  t.match(await e.decide(valid.target), { allow: true });
+  t.equal(reg.asked.filter((a) => a === sigTag).length, 2, 'an unprepared decision asks itself');
+  t.ok(reg.asked.length > before);
+  // prepare never decides: a prepared lookup for an unsigned digest still ends in a denial by verify().
+  const unsigned = dirImage('dir-img-unsigned');
+  const e2 = await engine(keyRule(), { [REG]: unsigned.reg });
+  e2.prepare({ registry: REG, repository: REPO, digest: unsigned.target.digest });
+  t.match(await e2.decide(unsigned.target), { allow: false, reason: 'no_signature' });
+});
