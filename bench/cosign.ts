@@ -11,9 +11,14 @@
  * - warm: the same HEAD again (decision in the verified store);
  * - in process: the verifier alone on signatures already fetched (`judgeCosign` / `judgeKeyless`), i.e. the cost
  *   per verification of the key check and of @sigstore/verify's chain + SCT + SET work.
+ * - before/after early lookup: with `--baseline <ref>` (default: ec95bcf, the commit before the cosign adapter's
+ *   prepare()), a second `pullgate serve` runs from a private git worktree of that commit on the same registry, and
+ *   every round takes one cold sample from each gate (alternating which goes first), each on its own new image.
  * Medians; no assertion on speed.
  *
- *   node bench/cosign.ts [--quick]      (or npm run bench -- --only=cosign)
+ * `--rtt <ms>` puts the registry that far away (bench/wan-relay.ts), for gates and direct HEADs alike.
+ *
+ *   node bench/cosign.ts [--quick] [--baseline <ref> | --no-baseline] [--rtt <ms>]   (or npm run bench -- --only=cosign)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -27,17 +32,25 @@ import { MiniSigstore } from '../test/e2e/cosign-mini-sigstore.ts';
 import { judgeCosign, judgeKeyless, prepareCosignPolicy, prepareTrustedRoot } from '../verifiers/cosign/index.ts';
 import { parseRekorBundle } from '../verifiers/cosign/rekor-set.ts';
 import type { BenchRow } from './pull-path.ts';
+import { worktreeOf, type Worktree } from './git-worktree.ts';
+import { startDelayRelay } from './wan-relay.ts';
 
 export interface CosignBenchOptions {
   readonly rounds: number;
   readonly warmPerRound: number;
   /** Verifications per in-process measurement. */
   readonly inProcess: number;
+  /** A commit to run as a second gate for before/after cold samples (a git worktree); undefined: none. */
+  readonly baseline?: string;
+  /** Round-trip time put between the gates (and the direct HEADs) and the registry (bench/wan-relay.ts); 0: loopback. */
+  readonly rttMs?: number;
 }
-export const COSIGN_BENCH_FULL: CosignBenchOptions = { rounds: 20, warmPerRound: 3, inProcess: 300 };
-export const COSIGN_BENCH_QUICK: CosignBenchOptions = { rounds: 3, warmPerRound: 2, inProcess: 50 };
+/** The commit before the cosign adapter's early lookup (prepare) landed. */
+export const COSIGN_PREPARE_BASELINE = 'ec95bcf';
+export const COSIGN_BENCH_FULL: CosignBenchOptions = { rounds: 20, warmPerRound: 3, inProcess: 300, baseline: COSIGN_PREPARE_BASELINE };
+export const COSIGN_BENCH_QUICK: CosignBenchOptions = { rounds: 3, warmPerRound: 2, inProcess: 50, baseline: COSIGN_PREPARE_BASELINE };
 
-const GROUP = 'cosign through the gate (tag layout; key P-256, keyless under an in-process Sigstore root)';
+const GROUP_BASE = 'cosign through the gate (tag layout; key P-256, keyless under an in-process Sigstore root)';
 const GH = 'https://token.actions.githubusercontent.com';
 const IDENTITY = { uri: 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1', issuer: GH };
 
@@ -84,20 +97,27 @@ async function inProcess(n: number, sigstore: MiniSigstore): Promise<{ key: numb
 }
 
 export async function benchCosign(opts: CosignBenchOptions): Promise<BenchRow[]> {
+  const GROUP = (opts.rttMs ?? 0) > 0 ? `${GROUP_BASE}, registry ${opts.rttMs} ms RTT away` : GROUP_BASE;
   const registry = await startRegistry();
   const stops: (() => Promise<void>)[] = [() => registry.stop()];
   const scratch = mkdtempSync(join(tmpdir(), 'pullgate-bench-cosign-'));
+  let tree: Worktree | undefined;
   try {
-    const R = registry.url;
+    if (opts.baseline !== undefined) tree = worktreeOf(opts.baseline);
     const H = registry.host;
+    const relay = (opts.rttMs ?? 0) > 0 ? await startDelayRelay(H, opts.rttMs!) : undefined;
+    if (relay !== undefined) stops.push(() => relay.close());
+    const R = registry.url;
+    const upstreamUrl = relay?.url ?? R; // what the gates and the direct HEADs reach the registry through
     const key = cosignKey();
     const sigstore = await MiniSigstore.create('bench-fulcio');
     const rootFile = join(scratch, 'trusted_root.json');
     writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot()));
     // Image 0 of each kind warms the gate process up (JIT, connections); 1..rounds are measured.
-    const keyImages = [];
-    const keylessImages = [];
-    for (let i = 0; i <= opts.rounds; i++) {
+    const keyImages: Awaited<ReturnType<typeof pushTestImage>>[] = [];
+    const keylessImages: Awaited<ReturnType<typeof pushTestImage>>[] = [];
+    const perGate = tree === undefined ? 1 : 2; // images 0..rounds for this gate, then rounds+1.. for the baseline's
+    for (let i = 0; i < (opts.rounds + 1) * perGate; i++) {
       const k = await pushTestImage(R, `bench/key${i}`, 'v1', `cosign key ${i}`);
       await pushCosignSignatures(R, k.repo, k.manifest.digest, [signPayload(key, simpleSigningPayload(`${H}/${k.repo}`, k.manifest.digest))]);
       keyImages.push(k);
@@ -107,8 +127,8 @@ export async function benchCosign(opts: CosignBenchOptions): Promise<BenchRow[]>
       await pushCosignSignatures(R, kl.repo, kl.manifest.digest, [{ payload, signature: s.signature, annotations: s.annotations }]);
       keylessImages.push(kl);
     }
-    const gate = await startPullgate({
-      registries: [{ host: H, endpoint: R }],
+    const setup = {
+      registries: [{ host: H, endpoint: upstreamUrl }],
       trustPolicy: { version: '1.0', trustPolicies: [{ name: 'bench', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }] },
       trustStores: { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] },
       extra: {
@@ -120,11 +140,20 @@ export async function benchCosign(opts: CosignBenchOptions): Promise<BenchRow[]>
           ],
         },
       },
-    });
+    };
+    const gate = await startPullgate(setup);
     stops.push(() => gate.stop());
+    const old = tree === undefined ? undefined : await startPullgate({ ...setup, entry: join(tree.dir, 'bin/pullgate.ts') });
+    if (old !== undefined) stops.push(() => old.stop());
     const ns = `?ns=${encodeURIComponent(H)}`;
+    const oldImage = (list: typeof keyImages, i: number) => list[opts.rounds + 1 + i]!;
     await head(gate.url, keyImages[0]!.repo, ns, keyImages[0]!.manifest.digest);
     await head(gate.url, keylessImages[0]!.repo, ns, keylessImages[0]!.manifest.digest);
+    if (old !== undefined) {
+      await head(old.url, oldImage(keyImages, 0).repo, ns, oldImage(keyImages, 0).manifest.digest);
+      await head(old.url, oldImage(keylessImages, 0).repo, ns, oldImage(keylessImages, 0).manifest.digest);
+    }
+    const before = { keyCold: [] as number[], keylessCold: [] as number[] };
 
     const direct: number[] = [];
     const samples = { keyCold: [] as number[], keyWarm: [] as number[], keylessCold: [] as number[], keylessWarm: [] as number[] };
@@ -132,14 +161,23 @@ export async function benchCosign(opts: CosignBenchOptions): Promise<BenchRow[]>
     const gateRequests = async () => (await registry.accessLog()).filter((e) => e.userAgent === 'pullgate').length;
     const sample = async (kind: keyof typeof samples, repo: string, digest: string): Promise<void> => {
       samples[kind].push(await head(gate.url, repo, ns, digest));
-      direct.push(await head(R, repo, '', digest));
+      direct.push(await head(upstreamUrl, repo, '', digest));
     };
     const load = [loadavg()[0]!];
     for (let i = 1; i <= opts.rounds; i++) {
       for (const [kind, img] of [['key', keyImages[i]!], ['keyless', keylessImages[i]!]] as const) {
-        const before = await gateRequests();
+        // The baseline gate's cold sample on its own new image, before or after this gate's (alternating by round).
+        const oldCold = async () => {
+          if (old === undefined) return;
+          const o = oldImage(kind === 'key' ? keyImages : keylessImages, i);
+          before[kind === 'key' ? 'keyCold' : 'keylessCold'].push(await head(old.url, o.repo, ns, o.manifest.digest));
+          direct.push(await head(upstreamUrl, o.repo, '', o.manifest.digest));
+        };
+        if (i % 2 === 0) await oldCold();
+        const requestsBefore = await gateRequests();
         await sample(kind === 'key' ? 'keyCold' : 'keylessCold', img.repo, img.manifest.digest);
-        upstream[kind].push((await gateRequests()) - before);
+        upstream[kind].push((await gateRequests()) - requestsBefore);
+        if (i % 2 === 1) await oldCold();
         for (let w = 0; w < opts.warmPerRound; w++) await sample(kind === 'key' ? 'keyWarm' : 'keylessWarm', img.repo, img.manifest.digest);
       }
     }
@@ -152,7 +190,12 @@ export async function benchCosign(opts: CosignBenchOptions): Promise<BenchRow[]>
       group: GROUP, target, value: median(xs), unit: 'ms p50', ratio: undefined,
       note: `n=${xs.length}, max ${Math.max(...xs).toFixed(1)} ms; ${(median(xs) / base).toFixed(1)} direct HEADs' worth; ${what}`,
     });
+    const vs = (kind: 'keyCold' | 'keylessCold'): BenchRow[] => (tree === undefined ? [] : [{
+      group: `${GROUP}: before/after the early lookup`, target: `cold, ${kind === 'keyCold' ? 'key' : 'keyless'}: the gate at ${tree.commit} (no prepare)`, value: median(before[kind]), unit: 'ms p50', ratio: median(samples[kind]) / median(before[kind]),
+      note: `n=${before[kind].length}, max ${Math.max(...before[kind]).toFixed(1)} ms; ${(median(before[kind]) / base).toFixed(1)} direct HEADs' worth; this tree ${median(samples[kind]).toFixed(1)} ms p50 in the same rounds (ratio new/old)`,
+    }]);
     return [
+      ...vs('keyCold'), ...vs('keylessCold'),
       { group: GROUP, target: 'baseline: HEAD by tag direct to the registry (one round trip)', value: base, unit: 'ms p50', ratio: undefined, note: `n=${direct.length}, one after each gate sample; ${opts.rounds} interleaved rounds; 1-min load average ${load.map((l) => l.toFixed(1)).join(' → ')} on this shared machine` },
       row('cold, key: HEAD by tag, new image', samples.keyCold, `${counts(upstream.key)} registry requests each, including the .sig manifest, its payload blob and the referrers probe`),
       row('warm, key: the same HEAD again', samples.keyWarm, 'decision from the verified store'),
@@ -163,12 +206,20 @@ export async function benchCosign(opts: CosignBenchOptions): Promise<BenchRow[]>
     ];
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
+    tree?.remove();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  benchCosign(process.argv.includes('--quick') ? COSIGN_BENCH_QUICK : COSIGN_BENCH_FULL).then(
+  const preset = process.argv.includes('--quick') ? COSIGN_BENCH_QUICK : COSIGN_BENCH_FULL;
+  const at = process.argv.indexOf('--baseline');
+  const baseline = process.argv.includes('--no-baseline') ? undefined : at >= 0 ? process.argv[at + 1] : preset.baseline;
+  const { baseline: _unused, ...rest } = preset;
+  const rtt = process.argv.indexOf('--rtt');
+  const rttMs = rtt >= 0 ? Number(process.argv[rtt + 1]) : 0;
+  if (!Number.isFinite(rttMs) || rttMs < 0 || rttMs > 500) throw new Error('--rtt takes 0..500 (ms)');
+  benchCosign({ ...rest, rttMs, ...(baseline === undefined ? {} : { baseline }) }).then(
     (rows) => {
       for (const r of rows) process.stdout.write(`${r.target}: ${r.value.toFixed(2)} ${r.unit} — ${r.note ?? ''}\n`);
       process.exit(0);
