@@ -19,7 +19,7 @@
  * processes); registry requests per sample (the registry's access log, user agent `pullgate`). No assertion on
  * speed.
  *
- *   node bench/budget-overhead.ts [--quick] [--baseline=<git ref>] [--candidate=<git ref>]
+ *   node bench/budget-overhead.ts [--quick] [--baseline=<git ref>] [--candidate=<git ref>] [--rounds=N]
  *   npm run bench -- --only=budget-overhead      (baseline 994e899^ against this tree)
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -230,8 +230,13 @@ export async function benchBudgetOverhead(opts: BudgetBenchOptions): Promise<Ben
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
   const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const [baseline, candidate] = [flag('baseline'), flag('candidate')];
-  const opts = { ...(quick ? BUDGET_BENCH_QUICK : BUDGET_BENCH_FULL), ...(baseline === undefined ? {} : { baseline }), ...(candidate === undefined ? {} : { candidate }) };
+  const [baseline, candidate, rounds] = [flag('baseline'), flag('candidate'), flag('rounds')];
+  const opts = {
+    ...(quick ? BUDGET_BENCH_QUICK : BUDGET_BENCH_FULL),
+    ...(baseline === undefined ? {} : { baseline }),
+    ...(candidate === undefined ? {} : { candidate }),
+    ...(rounds === undefined ? {} : { rounds: Math.min(500, Math.max(2, Number.parseInt(rounds, 10) || 2)) }),
+  };
   benchBudgetOverhead(opts).then(
     (rows) => {
       for (const r of rows) process.stdout.write(`${r.target}: ${r.value.toFixed(2)} ${r.unit} — ${r.note ?? ''}\n`);
