@@ -61,7 +61,7 @@ interface RequirementBase {
 
 /**
  * Defers to the Notation trust policy files verbatim: the statement is chosen by the trust policy's own
- * `registryScopes`, exactly as `notation verify` chooses it (see README-section.md for why a requirement does
+ * `registryScopes`, exactly as `notation verify` chooses it (see README.md § Image policy for why a requirement does
  * not name a statement).
  */
 export interface NotationRequirement extends RequirementBase {
