@@ -21,6 +21,14 @@ import { e2eSigner, signInRegistry } from '../e2e/sign-and-push.ts';
 import { pushSleeperImage } from './sleeper-image.ts';
 import { ctrRun } from './cri-pod.ts';
 
+/**
+ * A non-root uid (nobody) that may still read and traverse any directory (CAP_DAC_READ_SEARCH, ambient), so it can
+ * load pullgate from a checkout under a root-only temp dir, as CI's is; connecting to containerd's socket needs write
+ * permission on it, which that capability does not give: the denial tested is the socket's.
+ */
+const UNPRIVILEGED = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
+
+
 const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 const KEYS = join(VECTORS, 'notation/test/e2e/testdata/config/localkeys');
 
@@ -158,7 +166,7 @@ t.test('pullgate audit against real containerd and the real registry', async (t)
     t.equal(missing.code, 2);
     t.match(missing.stderr, /does not exist/);
     // Not root: containerd's state dir (0700) is not traversable, as a root-owned socket is not for pullgate's uid.
-    const denied = await runCommand('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'audit', '--containerd-socket', containerd.socket], 30_000);
+    const denied = await runCommand('setpriv', [...UNPRIVILEGED, process.execPath, BIN, 'audit', '--containerd-socket', containerd.socket], 30_000);
     t.equal(denied.code, 2, `permission denied exits 2: ${denied.stderr}`);
     t.match(denied.stderr, /permission denied opening containerd socket/);
     await registry.stop();

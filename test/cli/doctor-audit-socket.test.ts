@@ -12,6 +12,14 @@ import { runDoctor, type DoctorReport } from '../../cli/doctor.ts';
 import { startContainerd } from '../harness/containerd.ts';
 import { runCommand } from '../harness/processes.ts';
 
+/**
+ * A non-root uid (nobody) that may still read and traverse any directory (CAP_DAC_READ_SEARCH, ambient), so it can
+ * load pullgate from a checkout under a root-only temp dir, as CI's is; connecting to containerd's socket needs write
+ * permission on it, which that capability does not give: the denial tested is the socket's.
+ */
+const UNPRIVILEGED = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
+
+
 const BIN = fileURLToPath(new URL('../../bin/pullgate.ts', import.meta.url));
 
 t.test('doctor: audit socket missing, permission denied, reachable, not configured', async (t) => {
@@ -43,7 +51,7 @@ t.test('doctor: audit socket missing, permission denied, reachable, not configur
 
   // Not root: containerd's state dir (0700) is not traversable, as a root-owned socket is not for pullgate's uid.
   const deniedFile = config('denied', { intervalMs: 60_000, containerdSocket: containerd.socket });
-  const run = await runCommand('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'doctor', '--json', '--timeout', '3', '--config', deniedFile, '--containerd-config', join(dir, 'none.toml')], 30_000);
+  const run = await runCommand('setpriv', [...UNPRIVILEGED, process.execPath, BIN, 'doctor', '--json', '--timeout', '3', '--config', deniedFile, '--containerd-config', join(dir, 'none.toml')], 30_000);
   const report = JSON.parse(run.stdout) as DoctorReport;
   const denied = audit(report);
   t.same(denied.map((f) => `${f.level}:${f.code}`), ['warn:audit_socket_denied'], run.stderr);
