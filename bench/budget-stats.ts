@@ -19,8 +19,8 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-/** mulberry32: small, seedable, good enough to shuffle samples. */
-function random(seed: number): () => number {
+/** mulberry32: small, seedable, good enough to shuffle samples and to draw a soak's repeatable fault sequence. */
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

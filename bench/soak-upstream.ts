@@ -6,6 +6,7 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { random } from './budget-stats.ts';
 
 export type Fault = 'none' | 'reset' | 'stall' | '503' | 'cut-body';
 
@@ -24,21 +25,9 @@ export interface FaultRates {
   readonly cutBody: number;
 }
 
-/** mulberry32: a small seeded PRNG, so a soak run's fault sequence can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function startFaultyUpstream(registryHostPort: string, rates: FaultRates, seed = 16): Promise<FaultyUpstream> {
   const [host, port] = [registryHostPort.slice(0, registryHostPort.lastIndexOf(':')), Number(registryHostPort.slice(registryHostPort.lastIndexOf(':') + 1))];
-  const draw = prng(seed);
+  const draw = random(seed); // seeded: a soak run's fault sequence can be repeated
   const counts: Record<Fault, number> = { none: 0, reset: 0, stall: 0, '503': 0, 'cut-body': 0 };
   const stalled = new Set<import('node:net').Socket>();
   const server: Server = createServer((req, res) => {
