@@ -1,13 +1,11 @@
 /**
  * Certificate revocation lists (RFC 5280 § 5): a typed view of a DER or PEM CRL, parsed with the DER reader
- * (skeleton and entries — a CRL can hold hundreds of thousands of entries) and @peculiar/asn1-x509 (entry reason
- * code and invalidity date). Verification and serial lookup follow notation-core-go; see crl-check.ts, re-exported
+ * (skeleton, entries — a CRL can hold hundreds of thousands of entries — and the entry extensions: reason code and
+ * invalidity date, no schema library, issue #16). Verification and serial lookup follow notation-core-go; see crl-check.ts, re-exported
  * here. Pure: fetching CRLs (and following FreshestCRL pointers) is the caller's job.
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CRLReason, InvalidityDate } from '@peculiar/asn1-x509';
 import { integerValue, splitExtensions } from './certificate.ts';
-import { childrenOf, contentBytes, decodeAlgorithm, decodeTime, DerError, encodedBytes, readWhole, TAG, toArrayBuffer } from './der.ts';
+import { childrenOf, contentBytes, decodeAlgorithm, decodeSmallInteger, decodeTime, DerError, encodedBytes, readWhole, TAG } from './der.ts';
 import type { Tlv } from './der.ts';
 import type { RawExtension } from './extensions.ts';
 import { parseName } from './names.ts';
@@ -95,6 +93,19 @@ function integerExtension(ext: RawExtension | undefined): bigint | null {
   return integerValue(contentBytes(ext.value, tlv));
 }
 
+/**
+ * CRLReason ::= ENUMERATED (RFC 5280 § 5.3.1), any value: codes outside the list (7 is unused) are kept and named
+ * by nobody (crl-check.ts `reasonName`), as before. Minimal DER encoding, no trailing bytes.
+ */
+export function decodeCrlReason(value: Uint8Array): number {
+  return decodeSmallInteger(value, readWhole(value, TAG.ENUMERATED), TAG.ENUMERATED);
+}
+
+/** InvalidityDate ::= GeneralizedTime (RFC 5280 § 5.3.2); a UTCTime here is the wrong tag and refused. */
+export function decodeInvalidityDate(value: Uint8Array): Date {
+  return decodeTime(value, readWhole(value, TAG.GENERALIZED_TIME));
+}
+
 function revokedEntry(der: Uint8Array, tlv: Tlv): RevokedEntry {
   // SEQUENCE { userCertificate CertificateSerialNumber, revocationDate Time, crlEntryExtensions Extensions OPTIONAL }
   if (tlv.id !== TAG.SEQUENCE) throw new DerError('revoked entry is not a SEQUENCE');
@@ -106,8 +117,8 @@ function revokedEntry(der: Uint8Array, tlv: Tlv): RevokedEntry {
   return {
     serialNumber: integerValue(contentBytes(der, serial)),
     revocationDate: decodeTime(der, date),
-    reasonCode: reason ? AsnConvert.parse(toArrayBuffer(reason.value), CRLReason).reason : null,
-    invalidityDate: invalidity ? AsnConvert.parse(toArrayBuffer(invalidity.value), InvalidityDate).value : null,
+    reasonCode: reason ? decodeCrlReason(reason.value) : null,
+    invalidityDate: invalidity ? decodeInvalidityDate(invalidity.value) : null,
     extensions,
   };
 }

@@ -1,8 +1,9 @@
 /**
- * A minimal DER (X.690 § 8, § 10) TLV reader. It exists only to slice the exact encoded bytes that signatures and
- * name comparisons are computed over (TBSCertificate, issuer/subject Name, CMS SignedAttributes, embedded
- * certificates): a schema library that decodes into objects cannot give those back byte-for-byte. Structured
- * decoding of fields is left to @peculiar/asn1-schema.
+ * A minimal DER (X.690 § 8, § 10) TLV reader. It slices the exact encoded bytes that signatures and name
+ * comparisons are computed over (TBSCertificate, issuer/subject Name, CMS SignedAttributes, embedded certificates):
+ * a schema library that decodes into objects cannot give those back byte-for-byte. It also decodes the small
+ * certificate and CRL structures (extension-values.ts, rsa-pss-params.ts, crl.ts), so that the certificate parser
+ * loads no schema library (issue #16); OCSP and RFC 3161 still decode with @peculiar/asn1-schema.
  *
  * DER only: definite lengths in minimal form, single-byte tags. Everything is bounds-checked and iterative (no
  * recursion), so hostile input ends in a `DerError`, never a hang or an out-of-range read.
@@ -30,7 +31,10 @@ export const TAG = {
   OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
+  ENUMERATED: 0x0a,
   UTF8_STRING: 0x0c,
+  IA5_STRING: 0x16,
+  GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
   SET: 0x31,
 } as const;
@@ -91,6 +95,36 @@ export function encodedBytes(buf: Uint8Array, tlv: Tlv): Uint8Array {
 /** The content octets of a TLV, without copying. */
 export function contentBytes(buf: Uint8Array, tlv: Tlv): Uint8Array {
   return buf.subarray(tlv.contentStart, tlv.end);
+}
+
+/**
+ * A DER BOOLEAN (X.690 § 11.1: one content octet, FALSE = 0x00, TRUE = 0xFF — BER's other non-zero octets are
+ * refused, as Go's encoding/asn1 does).
+ */
+export function decodeBoolean(buf: Uint8Array, tlv: Tlv): boolean {
+  if (tlv.id !== TAG.BOOLEAN || tlv.end - tlv.contentStart !== 1) throw new DerError('malformed BOOLEAN');
+  const b = buf[tlv.contentStart];
+  if (b !== 0x00 && b !== 0xff) throw new DerError('BOOLEAN is not DER (0x00 or 0xff)');
+  return b === 0xff;
+}
+
+/**
+ * A small INTEGER or ENUMERATED (`id` names which) as a number: minimal two's complement (X.690 § 8.3.2, which
+ * § 8.4 applies to ENUMERATED too) and within ±2^53, else a `DerError`. For counts, lengths and codes; serial
+ * numbers and CRL numbers are arbitrary-size and go through bigint instead.
+ */
+export function decodeSmallInteger(buf: Uint8Array, tlv: Tlv, id: number = TAG.INTEGER): number {
+  if (tlv.id !== id) throw new DerError(`unexpected DER tag 0x${tlv.id.toString(16)}`);
+  const len = tlv.end - tlv.contentStart;
+  if (len === 0) throw new DerError('empty INTEGER');
+  if (len > 7) throw new DerError('INTEGER too large');
+  const first = buf[tlv.contentStart]!;
+  const second = buf[tlv.contentStart + 1];
+  if (len > 1 && ((first === 0x00 && second! < 0x80) || (first === 0xff && second! >= 0x80))) throw new DerError('non-minimal INTEGER');
+  let v = (first & 0x80) !== 0 ? first - 256 : first;
+  for (let i = 1; i < len; i++) v = v * 256 + buf[tlv.contentStart + i]!;
+  if (!Number.isSafeInteger(v)) throw new DerError('INTEGER too large');
+  return v;
 }
 
 /** Dotted-decimal form of an OBJECT IDENTIFIER's content octets (X.690 § 8.19). */

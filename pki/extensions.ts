@@ -5,16 +5,18 @@
  *
  * The "handled" set is the one Go's `crypto/x509` parser understands; a critical extension outside it is what Go
  * reports in `UnhandledCriticalExtensions` and what RFC 5280 § 4.2 says MUST make a certificate be rejected.
+ *
+ * Every value is decoded with the DER reader (extension-values.ts): no schema library is loaded with the
+ * certificate parser (issue #16; test/policy/x509/no-asn1-schema-at-load.test.ts keeps it so).
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { contentBytes, DerError, readTlv, readWhole, TAG } from './der.ts';
 import {
-  AuthorityInfoAccessSyntax,
-  BasicConstraints,
-  ExtendedKeyUsage,
-  KeyUsage,
-  SubjectKeyIdentifier,
-} from '@peculiar/asn1-x509';
-import { contentBytes, DerError, readTlv, readWhole, TAG, toArrayBuffer } from './der.ts';
+  decodeAuthorityInfoAccess,
+  decodeBasicConstraints,
+  decodeExtKeyUsage,
+  decodeKeyUsage,
+  decodeSubjectKeyIdentifier,
+} from './extension-values.ts';
 
 export const OID = {
   subjectKeyIdentifier: '2.5.29.14',
@@ -144,20 +146,16 @@ export function decodeExtensions(extensions: readonly RawExtension[]): DecodedEx
     if (ext.critical && !HANDLED.has(ext.oid)) unhandledCriticalExtensions.push(ext.oid);
     switch (ext.oid) {
       case OID.keyUsage:
-        keyUsage = { bits: AsnConvert.parse(toArrayBuffer(ext.value), KeyUsage).toNumber(), critical: ext.critical };
+        keyUsage = { bits: decodeKeyUsage(ext.value), critical: ext.critical };
         break;
       case OID.extKeyUsage:
-        extKeyUsage = { oids: [...AsnConvert.parse(toArrayBuffer(ext.value), ExtendedKeyUsage)], critical: ext.critical };
+        extKeyUsage = { oids: decodeExtKeyUsage(ext.value), critical: ext.critical };
         break;
-      case OID.basicConstraints: {
-        const bc = AsnConvert.parse(toArrayBuffer(ext.value), BasicConstraints);
-        const pathLen = bc.pathLenConstraint ?? null;
-        if (pathLen !== null && (!Number.isSafeInteger(pathLen) || pathLen < 0)) throw new DerError('bad pathLen');
-        basicConstraints = { ca: bc.cA === true, pathLen, critical: ext.critical };
+      case OID.basicConstraints:
+        basicConstraints = { ...decodeBasicConstraints(ext.value), critical: ext.critical };
         break;
-      }
       case OID.subjectKeyIdentifier:
-        subjectKeyId = new Uint8Array(AsnConvert.parse(toArrayBuffer(ext.value), SubjectKeyIdentifier).buffer);
+        subjectKeyId = decodeSubjectKeyIdentifier(ext.value);
         break;
       case OID.authorityKeyIdentifier: {
         // SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, … }. Only the key identifier is needed;
@@ -171,11 +169,10 @@ export function decodeExtensions(extensions: readonly RawExtension[]): DecodedEx
         crlDistributionPoints = parseDistributionPointUris(ext.value);
         break;
       case OID.authorityInfoAccess:
-        for (const ad of AsnConvert.parse(toArrayBuffer(ext.value), AuthorityInfoAccessSyntax)) {
-          const uri = ad.accessLocation.uniformResourceIdentifier;
-          if (uri === undefined) continue;
-          if (ad.accessMethod === OID.ocsp) ocspServers.push(uri);
-          else if (ad.accessMethod === OID.caIssuers) issuingCertificateUrls.push(uri);
+        for (const ad of decodeAuthorityInfoAccess(ext.value)) {
+          if (ad.uri === null) continue;
+          if (ad.method === OID.ocsp) ocspServers.push(ad.uri);
+          else if (ad.method === OID.caIssuers) issuingCertificateUrls.push(ad.uri);
         }
         break;
       default:

@@ -9,10 +9,8 @@
  */
 import { createPublicKey, verify as cryptoVerify, constants } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { RsaSaPssParams } from '@peculiar/asn1-rsa';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { childrenOf, contentBytes, decodeAlgorithm, decodeOid, readWhole, TAG, toArrayBuffer } from './der.ts';
+import { childrenOf, contentBytes, decodeAlgorithm, decodeOid, readWhole, TAG } from './der.ts';
+import { decodePssParams, OID_MGF1 } from './rsa-pss-params.ts';
 
 export interface AlgorithmId {
   readonly oid: string;
@@ -116,19 +114,16 @@ const SCHEMES: Readonly<Record<string, Scheme>> = {
   '1.3.101.112': { kind: 'ed25519' },
 };
 const RSA_PSS = '1.2.840.113549.1.1.10';
-const MGF1 = '1.2.840.113549.1.1.8';
 const INSECURE = new Set(['1.2.840.113549.1.1.4', '1.2.840.113549.1.1.2']); // md5WithRSA, md2WithRSA
 
 /** Go accepts PSS only with explicit SHA-256/384/512, MGF1 on the same hash, salt = hash length, trailer 1. */
 function pssScheme(params: Uint8Array | null): Scheme | null {
   if (!params) return null;
   try {
-    const p = AsnConvert.parse(toArrayBuffer(params), RsaSaPssParams);
-    const hash = HASH_OIDS[p.hashAlgorithm.algorithm];
-    const mgf = p.maskGenAlgorithm;
-    if (!hash || hash === 'sha1' || mgf.algorithm !== MGF1 || !mgf.parameters) return null;
-    const mgfHash = AsnConvert.parse(mgf.parameters, AlgorithmIdentifier);
-    if (HASH_OIDS[mgfHash.algorithm] !== hash || p.saltLength !== HASH_LEN[hash] || p.trailerField !== 1) return null;
+    const p = decodePssParams(params);
+    const hash = HASH_OIDS[p.hashOid];
+    if (!hash || hash === 'sha1' || p.maskGenOid !== OID_MGF1 || p.maskGenHashOid === null) return null;
+    if (HASH_OIDS[p.maskGenHashOid] !== hash || p.saltLength !== HASH_LEN[hash] || p.trailerField !== 1) return null;
     return { kind: 'pss', hash };
   } catch {
     return null;
