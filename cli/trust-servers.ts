@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type { TrustServer } from '../policy/image-policy/types.ts';
 import type { NotaryV1Deps, SignalledMetadataSource } from '../policy/requirements/notaryv1.ts';
 import type { CredentialStore } from '../registry/credentials.ts';
-import { NotaryServerClient } from '../registry/notary-server.ts';
+// The client module loads node:tls (for its CA bundle): imported only when a policy names a trust server.
+import type { NotaryServerClient } from '../registry/notary-server.ts';
 // The version state alone (no TUF client): the client is loaded with the Notary v1 adapter, when a rule needs it.
 import { NotaryV1VersionState } from '../verifiers/notaryv1/version-state.ts';
 
@@ -20,7 +21,7 @@ const MAX_CLIENTS = 128;
 
 export class TrustServerClients {
   readonly #credentials: () => CredentialStore;
-  readonly #clients = new Map<string, NotaryServerClient>();
+  readonly #clients = new Map<string, Promise<NotaryServerClient>>();
   readonly state = new NotaryV1VersionState();
 
   constructor(credentials: () => CredentialStore) {
@@ -39,11 +40,17 @@ export class TrustServerClients {
     let client = this.#clients.get(key);
     if (client === undefined) {
       if (this.#clients.size >= MAX_CLIENTS) void this.closeAll();
-      client = new NotaryServerClient({ url: server.url, ...(server.caFile ? { caFile: server.caFile } : {}), ...(credential ? { credential } : {}) });
-      this.#clients.set(key, client);
+      const options = { url: server.url, ...(server.caFile ? { caFile: server.caFile } : {}), ...(credential ? { credential } : {}) };
+      const created = import('../registry/notary-server.ts').then((m) => new m.NotaryServerClient(options));
+      // A client that cannot be built (an unreadable CA file) fails this lookup and is rebuilt on the next one.
+      created.catch(() => {
+        if (this.#clients.get(key) === created) this.#clients.delete(key);
+      });
+      this.#clients.set(key, created);
+      client = created;
     }
     const c = client;
-    return { fetchRole: (gun, name, signal) => c.fetchRole(gun, name, signal) };
+    return { fetchRole: async (gun, name, signal) => (await c).fetchRole(gun, name, signal) };
   }
 
   deps(clock?: () => Date): NotaryV1Deps {
@@ -53,6 +60,6 @@ export class TrustServerClients {
   async closeAll(): Promise<void> {
     const clients = [...this.#clients.values()];
     this.#clients.clear();
-    await Promise.allSettled(clients.map((c) => c.close()));
+    await Promise.allSettled(clients.map(async (c) => (await c).close()));
   }
 }

@@ -27,8 +27,10 @@ import type { CrlReason } from './crl.ts';
 import { EKU } from './extensions.ts';
 import { bytesEqual, goQuote } from './format.ts';
 import { isIssuedBy } from './issuance.ts';
-import { OCSP_HASH_OIDS, OcspError, certIdHashes, parseOcspResponse, publicKeyBits } from './ocsp.ts';
-import type { BasicOcspResponse, OcspErrorCode, OcspHash, ResponderId } from './ocsp.ts';
+import { OCSP_HASH_OIDS, certIdHashes, parseOcspResponse, publicKeyBits } from './ocsp.ts';
+import type { BasicOcspResponse, OcspHash, ResponderId } from './ocsp.ts';
+import { OcspError } from './ocsp-errors.ts';
+import type { OcspErrorCode } from './ocsp-errors.ts';
 import { verifySignature } from './signature.ts';
 
 const OID_INVALIDITY = '2.5.29.24';

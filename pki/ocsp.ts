@@ -16,38 +16,14 @@ import { parseCertificate } from './certificate.ts';
 import type { Certificate } from './certificate.ts';
 import { childrenOf, contentBytes, decodeAlgorithm, encodedBytes, readWhole, TAG, toArrayBuffer } from './der.ts';
 import { X509ParseError } from './errors.ts';
+import { MAX_OCSP_RESPONSE_BYTES, OcspError } from './ocsp-errors.ts';
 import type { AlgorithmId } from './signature.ts';
 
 export { checkOcspResponse, verifyOcspResponse } from './ocsp-check.ts';
 export type { OcspCheck, OcspCheckOptions, OcspStatus } from './ocsp-check.ts';
+export { MAX_OCSP_RESPONSE_BYTES, OcspError } from './ocsp-errors.ts';
+export type { OcspErrorCode } from './ocsp-errors.ts';
 
-/** Closed vocabulary of OCSP failures (parse and verification). */
-export type OcspErrorCode =
-  | 'ocsp-malformed' // not a DER OCSPResponse / BasicOCSPResponse
-  | 'ocsp-too-large' // a size bound was exceeded
-  | 'ocsp-unsuccessful' // responseStatus other than successful (§ 4.2.1)
-  | 'ocsp-unsupported-type' // responseType other than id-pkix-ocsp-basic (§ 4.2.1)
-  | 'ocsp-request' // the request could not be built (unsupported hash, malformed issuer key)
-  | 'ocsp-responder' // the signer is neither the issuer nor an authorized delegated responder (§ 4.2.2.2)
-  | 'ocsp-signature' // the signature over tbsResponseData does not verify
-  | 'ocsp-no-matching-response' // no SingleResponse for the requested CertID (§ 3.2 item 1)
-  | 'ocsp-not-yet-valid' // thisUpdate in the future (§ 3.2 item 4)
-  | 'ocsp-no-next-update' // nextUpdate absent: notation treats this as expired
-  | 'ocsp-expired' // nextUpdate has passed (§ 3.2 item 5)
-  | 'ocsp-unsupported-critical-extension';
-
-export class OcspError extends Error {
-  override readonly name = 'OcspError';
-  readonly code: OcspErrorCode;
-
-  constructor(code: OcspErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** notation-core-go `ocspMaxResponseSize`. */
-export const MAX_OCSP_RESPONSE_BYTES = 20_480;
 const MAX_RESPONSE_CERTS = 4;
 const MAX_SINGLE_RESPONSES = 64;
 

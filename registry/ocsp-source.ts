@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { OcspSource } from '../oci/discovery/fetcher.ts';
-import { MAX_OCSP_RESPONSE_BYTES } from '../pki/ocsp.ts';
+import { MAX_OCSP_RESPONSE_BYTES } from '../pki/ocsp-errors.ts';
 import { RevocationHttp, type Fetched, type RevocationHttpOptions } from './revocation-http.ts';
 
 export type OcspSourceOptions = RevocationHttpOptions;

@@ -29,7 +29,7 @@ const BUILTIN = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const builtinsByRequire: Plugin = {
   name: 'builtins-by-require',
   setup(b) {
-    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+    b.onResolve({ filter: /^[a-z0-9_:/]+$/ }, (args) => {
       if (!BUILTIN.has(args.path)) return undefined;
       // The require() in the stub itself stays a plain external require of the built-in.
       if (args.kind === 'require-call' || args.kind === 'require-resolve') return { path: args.path, external: true };
@@ -49,12 +49,23 @@ const SHIMS: Readonly<Record<string, string>> = {
   'prom-client': `${ROOT}scripts/bundle-shims/prom-client.cjs`,
 };
 
+/** Imports made from inside a package, pointed at a stand-in: [what, the importing file, the stand-in]. */
+const INNER_SHIMS: readonly (readonly [string, string, string])[] = [
+  ['node:http2', '/node_modules/undici/lib/dispatcher/client-h2.js', `${ROOT}scripts/bundle-shims/http2-for-undici.cjs`],
+  ['@opentelemetry/api', '/node_modules/prom-client/lib/metrics/processCpuTotal.js', `${ROOT}scripts/bundle-shims/otel-api-for-prom-client.cjs`],
+];
+
 const slimPackages: Plugin = {
   name: 'slim-packages',
   setup(b) {
     b.onResolve({ filter: /^(undici|prom-client)$/ }, (args) => {
       if (args.importer.includes('/node_modules/') || args.importer.includes('/bundle-shims/')) return undefined;
       return { path: SHIMS[args.path]! };
+    });
+    // Each stand-in says why: a module loaded at start-up for a path pullgate never takes.
+    b.onResolve({ filter: /^(?:node:http2|@opentelemetry\/api)$/ }, (args) => {
+      const shim = INNER_SHIMS.find(([spec, importer]) => spec === args.path && args.importer.endsWith(importer));
+      return shim === undefined ? undefined : { path: shim[2] };
     });
   },
 };
@@ -97,7 +108,7 @@ export async function buildBundle(outdir: string = OUT): Promise<BuildResult> {
     sourcemap: false,
     logLevel: 'warning',
     metafile: true,
-    plugins: [builtinsByRequire, slimPackages],
+    plugins: [slimPackages, builtinsByRequire],
   });
   const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.mjs'));
   const external = new Set<string>();

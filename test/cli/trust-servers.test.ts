@@ -1,9 +1,13 @@
 /**
  * cli/trust-servers.ts: the image policy's `trustServers` entries become trust-server clients with the credential
  * the entry names (from the config's `credentials` file), one client per definition; a credential entry the file
- * lacks fails closed with the reason; a changed password (credentials reload) gets a new client.
+ * lacks fails closed with the reason; a changed password (credentials reload) gets a new client; a client that cannot
+ * be built (its CA file) fails closed and is rebuilt on the next lookup.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import type { TrustServer } from '../../policy/image-policy/types.ts';
@@ -46,4 +50,18 @@ t.test('credentials by entry name, to the trust server only', async (t) => {
   const missing: TrustServer = { ...def, name: 'missing', credentials: 'no.such.entry' };
   await t.rejects(clients.sourceFor(missing).fetchRole('127.0.0.1:5000/app', 'root'), /trust server "missing": no entry "no.such.entry" in the credentials file/);
   t.equal(seen.length, before + 1, 'a missing entry sends no request at all');
+});
+
+t.test('a trust server whose CA file cannot be read fails its lookups closed, and is retried on the next one', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pg-trust-ca-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const clients = new TrustServerClients(() => new Map());
+  t.teardown(() => clients.closeAll());
+  const def: TrustServer = { name: 'ca', url: new URL('https://127.0.0.1:9'), caFile: path.join(dir, 'ca.pem'), credentials: undefined };
+
+  // Built but never asked: the failed client must not surface as an unhandled rejection (tap fails the file if it does).
+  clients.sourceFor(def);
+  await t.rejects(clients.sourceFor(def).fetchRole('127.0.0.1:5000/app', 'root'), /ca\.pem/, 'the missing CA file is the reason');
+  writeFileSync(path.join(dir, 'ca.pem'), 'not a certificate');
+  await t.rejects(clients.sourceFor(def).fetchRole('127.0.0.1:5000/app', 'root'), /no PEM certificate/, 'the file is read again on the next lookup');
 });

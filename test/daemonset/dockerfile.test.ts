@@ -9,7 +9,7 @@
  */
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from './rendered.ts';
@@ -87,4 +87,23 @@ t.test('the bundle needs nothing but Node built-ins at run time, and runs a comm
   const r = await runCommand(process.execPath, [...IMAGE_NODE_FLAGS, path.join(out, 'pullgate.mjs'), 'hosts', '--config', config, '--dir', path.join(dir, 'certs.d')], 30_000);
   t.equal(r.code, 0, r.stderr);
   t.match(readFileSync(path.join(dir, 'certs.d/127.0.0.1:5999/hosts.toml'), 'utf8'), /capabilities = \["pull", "resolve"\]/);
+});
+
+t.test('the bundle\'s stand-ins for modules loaded from inside packages give what those packages read', async (t) => {
+  const require = createRequire(import.meta.url);
+  // undici's client-h2.js destructures ten constants from node:http2 when it loads (scripts/bundle-shims/).
+  const h2 = require('../../scripts/bundle-shims/http2-for-undici.cjs') as { constants: Record<string, unknown>; connect: unknown };
+  const real = (await import('node:http2')).constants as unknown as Record<string, unknown>;
+  const source = readFileSync(path.join(ROOT, 'node_modules/undici/lib/dispatcher/client-h2.js'), 'utf8');
+  const read = /const \{\s*constants: \{([^}]*)\}\s*\} = http2/.exec(source)?.[1]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  t.ok(read.length >= 10, `undici reads ${read.length} constants: ${read.join(', ')}`);
+  for (const name of read) t.equal(h2.constants[name], real[name], `${name} is node:http2's value`);
+  t.equal(typeof h2.connect, 'function', 'connect() loads the real module when a server negotiates h2');
+  // prom-client's processCpuTotal.js reads trace and context from @opentelemetry/api, only for exemplars.
+  const otel = require('../../scripts/bundle-shims/otel-api-for-prom-client.cjs') as Record<string, unknown>;
+  const api = require('@opentelemetry/api') as Record<string, unknown>;
+  t.equal(otel.trace, api.trace, 'trace is the real API\'s');
+  t.equal(otel.context, api.context, 'context is the real API\'s');
+  const cpu = readFileSync(path.join(ROOT, 'node_modules/prom-client/lib/metrics/processCpuTotal.js'), 'utf8');
+  t.same([...new Set(cpu.match(/OtelApi\.\w+/g))].sort(), ['OtelApi.context', 'OtelApi.trace'], 'and prom-client reads nothing else from it');
 });

@@ -3,7 +3,8 @@
  * schema classes run decorators at load) cost ~2 MiB of heap at start only because the certificate parser, the
  * signature helpers and the CRL parser imported them. They decode with the DER reader now; this keeps it so.
  * Two views: the static import graph of the three entry points (what a bundler pulls in with them), and the
- * modules a fresh Node process really resolves when it imports them (what loads at start).
+ * modules a fresh Node process really resolves when it imports them (what loads at start). The OCSP codec and the
+ * trust-server client are imported on first use (serve loads their callers at start).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -58,4 +59,19 @@ t.test('a fresh Node process importing them resolves no ASN.1 schema module', as
   const urls = JSON.parse(out) as string[];
   t.ok(urls.some((u) => u.endsWith('/pki/der.ts')), `the hook saw the imports (${urls.length} resolutions)`);
   t.same(urls.filter((u) => /\/node_modules\/(?:@peculiar\/|asn1js\/|pvtsutils\/|pvutils\/)/.test(u)), [], 'nothing from @peculiar/*, asn1js, pvtsutils or pvutils');
+});
+
+t.test('the OCSP codec and the trust-server client load on first use, not with serve\'s modules', async (t) => {
+  // serve imports these at start; the OCSP codec (with @peculiar/asn1-ocsp) is imported by the first OCSP check,
+  // the trust-server client (node:tls for its CA bundle) when a policy names a trust server.
+  const lazy = ['verifiers/notation/verifier/ocsp-revocation.ts', 'registry/ocsp-source.ts', 'cli/trust-servers.ts'];
+  const script = `
+    import { registerHooks } from 'node:module';
+    const seen = [];
+    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.push(r.url); return r; } });
+    for (const f of ${JSON.stringify(lazy)}) await import(new URL(f, ${JSON.stringify(`file://${ROOT}/`)}).href);
+    process.stdout.write(JSON.stringify(seen));`;
+  const urls = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })) as string[];
+  t.ok(urls.some((u) => u.endsWith('/pki/ocsp-errors.ts')), `the hook saw the imports (${urls.length} resolutions)`);
+  t.same(urls.filter((u) => /\/pki\/ocsp\.ts$|\/registry\/notary-server\.ts$|^node:(?:tls|https)$|\/node_modules\/(?:@peculiar\/|asn1js\/)/.test(u)), [], 'no OCSP codec, trust-server client, TLS or ASN.1 schema module');
 });

@@ -9,11 +9,14 @@
  * unsuccessful responseStatus, bad signature, stale answer even after one refresh) is tried on the next responder
  * and, when none answers, reported as "no answer" so the caller can fall back to CRLs (notation's
  * RevocationMethodOCSPFallbackCRL).
+ *
+ * The OCSP codec (pki/ocsp.ts, with its ASN.1 schema library) is imported on the first check, not at start-up:
+ * most policies never reach an OCSP responder and every node would pay its memory (issue #16).
  */
 import type { OcspSource } from '../../../oci/discovery/fetcher.ts';
 import type { Certificate } from '../../../pki/certificate.ts';
-import { buildOcspRequest, checkOcspResponse, OcspError } from '../../../pki/ocsp.ts';
 import type { OcspCheck } from '../../../pki/ocsp.ts';
+import { OcspError } from '../../../pki/ocsp-errors.ts';
 import type { CertificateRevocation, RevocationCheckOptions } from './revocation-checker.ts';
 import { isoTime } from './check-outcome.ts';
 
@@ -30,27 +33,30 @@ export function ocspUrls(cert: Certificate): string[] {
 /** An answer verified for `cert`, or why there is none ('fetch': the source got no response). */
 type Asked = OcspCheck | { readonly ok: false; readonly code: 'fetch'; readonly message: string };
 
-async function ask(source: OcspSource, url: string, request: Uint8Array, cert: Certificate, issuer: Certificate, now: Date, refresh: boolean): Promise<Asked> {
+type OcspCodec = typeof import('../../../pki/ocsp.ts');
+
+async function ask(codec: OcspCodec, source: OcspSource, url: string, request: Uint8Array, cert: Certificate, issuer: Certificate, now: Date, refresh: boolean): Promise<Asked> {
   const got = await source.fetchOcsp(url, request, refresh ? { refresh } : undefined);
   if (!got.ok) return { ok: false, code: 'fetch', message: got.reason };
-  const checked = checkOcspResponse(got.bytes, cert, issuer, { now });
+  const checked = codec.checkOcspResponse(got.bytes, cert, issuer, { now });
   return checked.ok ? checked : { ok: false, code: checked.code, message: `OCSP ${url}: ${checked.message}` };
 }
 
 export async function checkByOcsp(cert: Certificate, issuer: Certificate, source: OcspSource, options: RevocationCheckOptions): Promise<OcspAnswer> {
+  const codec = await import('../../../pki/ocsp.ts');
   let request: Uint8Array;
   try {
-    request = buildOcspRequest(cert, issuer);
+    request = codec.buildOcspRequest(cert, issuer);
   } catch (err) {
     if (err instanceof OcspError) return { status: 'no-answer', message: `OCSP request: ${err.message}` };
     throw err;
   }
   const problems: string[] = [];
   for (const url of ocspUrls(cert)) {
-    let checked = await ask(source, url, request, cert, issuer, options.now, false);
+    let checked = await ask(codec, source, url, request, cert, issuer, options.now, false);
     // A cached answer past its nextUpdate: ask the responder again once (RFC 6960 § 4.2.2.1).
     if (!checked.ok && (checked.code === 'ocsp-expired' || checked.code === 'ocsp-no-next-update')) {
-      checked = await ask(source, url, request, cert, issuer, options.now, true);
+      checked = await ask(codec, source, url, request, cert, issuer, options.now, true);
     }
     if (!checked.ok) {
       problems.push(checked.message);
