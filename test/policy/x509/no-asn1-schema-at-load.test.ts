@@ -61,10 +61,11 @@ t.test('a fresh Node process importing them resolves no ASN.1 schema module', as
   t.same(urls.filter((u) => /\/node_modules\/(?:@peculiar\/|asn1js\/|pvtsutils\/|pvutils\/)/.test(u)), [], 'nothing from @peculiar/*, asn1js, pvtsutils or pvutils');
 });
 
-t.test('the OCSP codec and the trust-server client load on first use, not with serve\'s modules', async (t) => {
+t.test('the OCSP codec, the RFC 3161 verifier and the trust-server client load on first use, not with serve\'s modules', async (t) => {
   // serve imports these at start; the OCSP codec (with @peculiar/asn1-ocsp) is imported by the first OCSP check,
-  // the trust-server client (node:tls for its CA bundle) when a policy names a trust server.
-  const lazy = ['verifiers/notation/verifier/ocsp-revocation.ts', 'registry/ocsp-source.ts', 'cli/trust-servers.ts'];
+  // the timestamp verifier (@peculiar/asn1-tsp) by the first timestamp verified, the trust-server client
+  // (node:tls for its CA bundle) when a policy names a trust server.
+  const lazy = ['verifiers/notation/verifier/verify-signature.ts', 'verifiers/notation/verifier/ocsp-revocation.ts', 'registry/ocsp-source.ts', 'cli/trust-servers.ts'];
   const script = `
     import { registerHooks } from 'node:module';
     const seen = [];
@@ -73,5 +74,5 @@ t.test('the OCSP codec and the trust-server client load on first use, not with s
     process.stdout.write(JSON.stringify(seen));`;
   const urls = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })) as string[];
   t.ok(urls.some((u) => u.endsWith('/pki/ocsp-errors.ts')), `the hook saw the imports (${urls.length} resolutions)`);
-  t.same(urls.filter((u) => /\/pki\/ocsp\.ts$|\/registry\/notary-server\.ts$|^node:(?:tls|https)$|\/node_modules\/(?:@peculiar\/|asn1js\/)/.test(u)), [], 'no OCSP codec, trust-server client, TLS or ASN.1 schema module');
+  t.same(urls.filter((u) => /\/pki\/ocsp\.ts$|\/timestamp\/verify\.ts$|\/registry\/notary-server\.ts$|^node:(?:tls|https)$|\/node_modules\/(?:@peculiar\/|asn1js\/)/.test(u)), [], 'no OCSP codec, timestamp verifier, trust-server client, TLS or ASN.1 schema module');
 });

@@ -12,10 +12,13 @@
  * profile (verifiers/notation/timestamp); it is bounded after the claimed signing time; [genTime ± accuracy] lies inside
  * every signing certificate's validity; and the TSA chain is not revoked ("always enforced when timestamp
  * verification is triggered": any status but good/non-revokable fails the step).
+ *
+ * The RFC 3161 verifier (verifiers/notation/timestamp, with its ASN.1 schema library for TSTInfo) is imported
+ * when a timestamp is first verified: most trust policies name no `tsa:` store, and every node would otherwise
+ * hold it in memory from start-up (issue #16).
  */
 import type { TrustPolicyStatement } from '../trust/trust-policy.ts';
 import type { TrustStore } from '../trust/trust-store.ts';
-import { checkTimestampCoversChain, verifyTimestampToken } from '../timestamp/verify.ts';
 import type { Certificate } from '../../../pki/certificate.ts';
 import { checkValidity } from '../../../pki/chain.ts';
 import { rfc1123z } from '../../../pki/format.ts';
@@ -79,6 +82,7 @@ export async function checkAuthenticTimestamp(input: TimestampInput): Promise<Ch
   if (token === undefined || token.length === 0) {
     return failed('timestamp_invalid', 'the signature has no timestamp countersignature, which the trust policy requires', 'no timestamp countersignature was found in the signature envelope');
   }
+  const { checkTimestampCoversChain, verifyTimestampToken } = await import('../timestamp/verify.ts');
   const stores = input.trustStore.certificates(tsaRefs, 'tsa');
   const roots = stores.ok ? stores.certificates.map((c) => input.certificates.anchor(c)) : [];
   const ts = verifyTimestampToken(token, { signature: signer.signature, trustedRoots: roots });
