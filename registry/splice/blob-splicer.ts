@@ -15,6 +15,8 @@ export interface SplicerOptions {
   readonly bodyTimeoutMs: number;
   /** Idle connections kept for reuse. */
   readonly maxIdle: number;
+  /** An idle connection unused this long is closed (default splice-connection.ts IDLE_MS). */
+  readonly idleMs?: number;
 }
 
 export type SpliceOutcome = { readonly spliced: true } | { readonly spliced: false; readonly reason: string };
@@ -49,7 +51,7 @@ export class BlobSplicer {
     const head = `${lines}\r\n`;
     for (let attempt = 0; attempt < 2; attempt++) {
       const reused = this.#idle.pop();
-      const conn = reused?.reusable ? reused : new SpliceConnection(this.#host, this.#port, this.#opts.connectTimeoutMs);
+      const conn = reused?.reusable ? reused : this.#connect();
       const result = await conn.request(head, this.#opts.headersTimeoutMs);
       if (!result.ok) {
         // A pooled connection the server closed while idle: retry once on a fresh one (GET is idempotent).
@@ -72,6 +74,27 @@ export class BlobSplicer {
       return { spliced: true };
     }
     return { spliced: false, reason: 'upstream closed pooled connections' };
+  }
+
+  /**
+   * A new connection that leaves the idle pool the moment it dies (closed by the upstream while idle, or by its
+   * idle timer): otherwise an idle gate keeps every dead pooled connection, and its 1 MiB ring, until the next
+   * blob pops it — up to maxIdle MiB held by closed sockets (issue 16.4, bench/soak.ts).
+   */
+  #connect(): SpliceConnection {
+    const conn: SpliceConnection = new SpliceConnection(this.#host, this.#port, this.#opts.connectTimeoutMs, {
+      ...(this.#opts.idleMs === undefined ? {} : { idleMs: this.#opts.idleMs }),
+      onDead: () => {
+        const i = this.#idle.indexOf(conn);
+        if (i !== -1) this.#idle.splice(i, 1);
+      },
+    });
+    return conn;
+  }
+
+  /** Connections in the idle pool (each holds its ring of slots). */
+  get idleConnections(): number {
+    return this.#idle.length;
   }
 
   #responseHeaders(head: ResponseHead): Record<string, string> {

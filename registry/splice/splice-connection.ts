@@ -5,8 +5,9 @@
  * also the backpressure: with every slot in flight the socket is paused. Measured on loopback, this moves a
  * 64 MiB blob for ~3× less CPU than undici's body stream into a ServerResponse (README, Performance).
  *
- * States: idle (paused, in the pool) → head (reading the response head) → paused (caller decides) → body →
- * idle again, or dead. Only one job at a time; no pipelining.
+ * States: idle (in the pool, reading only to notice the upstream closing it) → head (reading the response
+ * head) → paused (caller decides) → body → idle again, or dead. Only one job at a time; no pipelining. A dead
+ * connection drops its ring at once and tells its pool (blob-splicer.ts), so closed sockets hold no memory.
  */
 import { connect, type Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
@@ -15,7 +16,10 @@ import { parseResponseHead, type ResponseHead } from './response-head.ts';
 const SLOT_BYTES = 256 * 1024;
 const SLOTS = 4;
 /** A pooled connection unused this long is closed (and its slots freed). */
-const IDLE_MS = 30_000;
+export const IDLE_MS = 30_000;
+const NO_SLOTS: Slot[] = [];
+/** Where a read lands that races a connection's death (ignored by #read: the phase is dead). */
+const DEAD_READS = Buffer.alloc(64);
 
 export type HeadResult =
   | { readonly ok: true; readonly head: ResponseHead; readonly rest: Buffer }
@@ -40,13 +44,21 @@ export class SpliceConnection {
   #waitingForSlot = false;
   #keepAlive = false;
   #onDone: ((reusable: boolean) => void) | undefined;
+  readonly #idleMs: number;
+  readonly #onDead: (() => void) | undefined;
 
-  constructor(host: string, port: number, connectTimeoutMs: number) {
+  /**
+   * `onDead`: called once when the connection dies, in whatever phase — the pool drops a dead idle connection
+   * then, rather than when it next pops it (an idle gate may never pop it, and it would keep its 1 MiB ring).
+   */
+  constructor(host: string, port: number, connectTimeoutMs: number, opts: { idleMs?: number; onDead?: () => void } = {}) {
+    this.#idleMs = opts.idleMs ?? IDLE_MS;
+    this.#onDead = opts.onDead;
     this.socket = connect({
       host,
       port,
       noDelay: true,
-      onread: { buffer: () => this.#slots[this.#cur]!.buf, callback: (n: number) => this.#read(n) },
+      onread: { buffer: () => this.#slots[this.#cur]?.buf ?? DEAD_READS, callback: (n: number) => this.#read(n) },
     });
     this.socket.setTimeout(connectTimeoutMs);
     this.socket.on('timeout', () => this.#fail('upstream timed out'));
@@ -73,6 +85,12 @@ export class SpliceConnection {
 
   /** Streams exactly `length` body bytes (after `rest`) into `out`; `done` says whether the socket can be reused. */
   pipeBody(out: ServerResponse, rest: Buffer, length: number, keepAlive: boolean, stallTimeoutMs: number, done: (reusable: boolean) => void): void {
+    if (this.#phase === 'dead') {
+      // Died between its head and this call: the body will never come, so the response must not wait for it.
+      out.destroy(new Error('upstream closed the connection'));
+      done(false);
+      return;
+    }
     if (rest.length > length) {
       this.#destroy();
       out.destroy(new Error('upstream sent more than Content-Length'));
@@ -99,6 +117,7 @@ export class SpliceConnection {
   }
 
   #read(n: number): boolean {
+    if (this.#phase === 'dead') return false;
     const slot = this.#slots[this.#cur]!;
     if (this.#phase === 'head') {
       this.#headChunks.push(Buffer.from(slot.buf.subarray(0, n)));
@@ -115,6 +134,8 @@ export class SpliceConnection {
       }
       this.#phase = 'paused';
       this.socket.pause();
+      // The head's copy may carry up to a slot of body bytes: the caller gets them as `rest`; do not keep them.
+      this.#headChunks = [];
       onHead({ ok: true, head: parsed.head, rest: buf.subarray(parsed.bodyStart) });
       return false;
     }
@@ -146,6 +167,7 @@ export class SpliceConnection {
       this.#inFlight--;
       if (slot) slot.busy = false;
       if (err) return this.#fail('client write failed');
+      if (this.#phase === 'dead') return;
       if (this.#waitingForSlot && !this.#slots[this.#cur]!.busy) {
         this.#waitingForSlot = false;
         this.socket.resume();
@@ -163,7 +185,11 @@ export class SpliceConnection {
     out.end();
     if (this.#keepAlive) {
       this.#phase = 'idle';
-      this.socket.setTimeout(IDLE_MS);
+      this.socket.setTimeout(this.#idleMs);
+      // Keep reading while idle: a paused socket never sees the upstream's FIN, so a connection the registry (or a
+      // load balancer) closed would sit in the pool, fd and ring included, until reused or timed out. Reading, its
+      // end arrives as 'end' and the connection dies now; a byte while idle is a protocol error (#read).
+      this.socket.resume();
       done(true);
     } else {
       this.#destroy();
@@ -187,7 +213,12 @@ export class SpliceConnection {
   }
 
   #destroy(): void {
+    if (this.#phase === 'dead') return;
     this.#phase = 'dead';
     this.socket.destroy();
+    // A dead connection is only garbage now: let its ring go even while something still references the object
+    // (writes in flight hold their own slot's buffer until they complete).
+    this.#slots = NO_SLOTS;
+    this.#onDead?.();
   }
 }
