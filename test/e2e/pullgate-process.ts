@@ -43,6 +43,8 @@ export interface PullgateSetup {
   readonly entry?: string;
   /** Node flags before the script (e.g. V8 heap sizing), as the container image passes them. */
   readonly nodeArgs?: readonly string[];
+  /** The process's environment (default: this process's), e.g. to try a malloc tunable. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export function writeNotationDir(dir: string, trustPolicy: unknown, stores: TrustStoreFiles = {}): string {
@@ -72,7 +74,7 @@ export async function startPullgate(setup: PullgateSetup): Promise<PullgateProce
   }, null, 2));
   const logFile = join(dir, 'pullgate.log');
   const entry = setup.entry ?? BIN;
-  const proc = await startProcess({ name: 'pullgate', command: process.execPath, args: [...(setup.nodeArgs ?? []), entry, 'serve', '--config', configFile], logFile });
+  const proc = await startProcess({ name: 'pullgate', command: process.execPath, args: [...(setup.nodeArgs ?? []), entry, 'serve', '--config', configFile], logFile, ...(setup.env === undefined ? {} : { env: setup.env }) });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitUntilReady(proc, 'pullgate', httpProbe(`${adminUrl}/healthz`), 15_000);
   return {
