@@ -18,9 +18,10 @@ import type { CosignRequirement, Requirement } from '../image-policy/types.ts';
 import { ColdDecisions } from '../../oci/discovery/cold-decisions.ts';
 import { DecisionBudget, DEFAULT_DECISION_BUDGET } from '../../oci/discovery/decision-budget.ts';
 import type { ArtifactFetcher, FetchErrorCode } from '../../oci/discovery/fetcher.ts';
+import { PreparedLookups } from '../../oci/discovery/prepared-lookups.ts';
 import {
   type CosignReasonCode, type CosignRequest, type GatheredSignatures, type KeylessRule, type PreparedCosignPolicy,
-  CosignError, gatherSignatures, PreparedLookups, prepareCosignPolicy, prepareTrustedRoot, verifyCosign, verifyCosignKeyless,
+  CosignError, gatherSignatures, prepareCosignPolicy, prepareTrustedRoot, verifyCosign, verifyCosignKeyless,
 } from '../../verifiers/cosign/index.ts';
 import { failedReport, type RequirementVerifier } from './requirement-verifier.ts';
 

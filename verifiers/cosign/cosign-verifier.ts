@@ -112,7 +112,7 @@ export function gatherSignatures(fetcher: ArtifactFetcher, request: Pick<CosignR
   ]);
 }
 
-/** `gathered`: the lookups already started for this digest (prepared-lookups.ts); absent, they are made here. */
+/** `gathered`: the lookups already started for this digest (oci/discovery/prepared-lookups.ts); absent, they are made here. */
 export async function verifyCosign(fetcher: ArtifactFetcher, request: CosignRequest, policy: PreparedCosignPolicy, gathered?: Promise<GatheredSignatures>): Promise<CosignOutcome> {
   try {
     const [legacy, bundles] = await (gathered ?? gatherSignatures(fetcher, request, policy.layouts));

@@ -5,7 +5,6 @@ export {
   type CosignKeyPolicyConfig, type CosignOutcome, type CosignRequest, type PreparedCosignPolicy, type VerifiedBy,
   type GatheredSignatures, gatherSignatures, judgeCosign, prepareCosignPolicy, verifyCosign, verifyCosignKeyless,
 } from './cosign-verifier.ts';
-export { type PreparedLookup, PreparedLookups } from './prepared-lookups.ts';
 export { type KeylessIdentity, type KeylessOutcome, type KeylessRule, type KeylessSigner, judgeKeyless } from './keyless.ts';
 export { type BundleExpectation, type BundleVerdict, type PreparedTrustedRoot, prepareTrustedRoot, verifySigstoreBundle } from './sigstore-bundle.ts';
 export { type LoosePems, trustedRootFromPems } from './trusted-root-from-pems.ts';

@@ -15,32 +15,20 @@
  * expires or is crowded out, which stops whatever it still has in flight.
  */
 import type { DecisionSubject } from '../../../policy/decision.ts';
+import { PreparedLookups, type Endable } from '../../../oci/discovery/prepared-lookups.ts';
 import type { Discovery } from '../discovery/discover.ts';
-
-/** Something that holds upstream work open until it is ended (a DecisionBudget). */
-export interface Endable {
-  end(): void;
-}
 
 export interface PreparedDiscovery<B extends Endable = Endable> {
   readonly discovery: Promise<Discovery>;
   readonly budget?: B;
 }
 
-interface Entry extends PreparedDiscovery {
-  readonly expires: number;
-}
-
+/** The store (oci/discovery/prepared-lookups.ts), keyed by subject and trust-policy statement. */
 export class PreparedDiscoveries {
-  readonly #entries = new Map<string, Entry>();
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
-  readonly #now: () => number;
+  readonly #lookups: PreparedLookups<Discovery, Endable | undefined>;
 
   constructor(opts: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {
-    this.#ttlMs = opts.ttlMs ?? 10_000;
-    this.#maxEntries = opts.maxEntries ?? 256;
-    this.#now = opts.now ?? Date.now;
+    this.#lookups = new PreparedLookups(opts);
   }
 
   /**
@@ -48,16 +36,10 @@ export class PreparedDiscoveries {
    * `discover` is not called at all). It returns the discovery, or the discovery with its budget.
    */
   start(subject: DecisionSubject, statement: string, discover: () => Promise<Discovery> | PreparedDiscovery): void {
-    const key = keyOf(subject, statement);
-    const now = this.#now();
-    this.#prune(now);
-    if (this.#entries.has(key) || this.#entries.size >= this.#maxEntries) return;
-    const started = discover();
-    const entry: Entry = started instanceof Promise ? { discovery: started, expires: now + this.#ttlMs } : { ...started, expires: now + this.#ttlMs };
-    // discoverSignatures reports failures as values; should one still reject, an entry nobody takes must not
-    // become an unhandled rejection (which ends the process). Whoever takes it still sees the rejection.
-    entry.discovery.catch(() => {});
-    this.#entries.set(key, entry);
+    this.#lookups.start(keyOf(subject, statement), () => {
+      const started = discover();
+      return started instanceof Promise ? { lookup: started, budget: undefined } : { lookup: started.discovery, budget: started.budget };
+    });
   }
 
   /** The pending discovery for this subject and statement, removed from the store; undefined when none. */
@@ -70,27 +52,13 @@ export class PreparedDiscoveries {
    * budget ended). The caller now owns the budget and must end it.
    */
   claim<B extends Endable = Endable>(subject: DecisionSubject, statement: string): PreparedDiscovery<B> | undefined {
-    const key = keyOf(subject, statement);
-    const entry = this.#entries.get(key);
-    if (entry !== undefined) this.#entries.delete(key);
-    const now = this.#now();
-    this.#prune(now);
+    const entry = this.#lookups.claim(keyOf(subject, statement));
     if (entry === undefined) return undefined;
-    if (entry.expires > now) return entry as PreparedDiscovery<B>;
-    entry.budget?.end();
-    return undefined;
+    return entry.budget === undefined ? { discovery: entry.lookup } : { discovery: entry.lookup, budget: entry.budget as B };
   }
 
   get size(): number {
-    return this.#entries.size;
-  }
-
-  #prune(now: number): void {
-    for (const [key, entry] of this.#entries) {
-      if (entry.expires > now) continue;
-      this.#entries.delete(key);
-      entry.budget?.end();
-    }
+    return this.#lookups.size;
   }
 }
 

@@ -1,6 +1,7 @@
-// verifiers/cosign/prepared-lookups.ts: taken once, bounded in count and age, and an untaken lookup's budget is ended.
+// oci/discovery/prepared-lookups.ts (Notation's prepared discoveries and cosign's early lookups): taken once, bounded in
+// count and age, and an untaken lookup's budget, when it has one, is ended.
 import t from 'tap';
-import { PreparedLookups } from '../../../verifiers/cosign/prepared-lookups.ts';
+import { PreparedLookups } from '../../../oci/discovery/prepared-lookups.ts';
 
 class Budget {
   ended = 0;
@@ -45,4 +46,15 @@ t.test('a rejected lookup nobody takes is not an unhandled rejection; the taker 
   s.start('x', () => ({ lookup: Promise.reject(new Error('registry down')), budget: new Budget() }));
   await new Promise((r) => setImmediate(r));
   await t.rejects(s.claim('x')!.lookup, /registry down/);
+});
+
+t.test('a lookup without a budget of its own expires like the others', async (t) => {
+  let now = 0;
+  const s = new PreparedLookups<string, Budget | undefined>({ ttlMs: 10, now: () => now });
+  s.start('plain', () => ({ lookup: Promise.resolve('p'), budget: undefined }));
+  t.equal(await s.claim('plain')?.lookup, 'p', 'claimed while fresh');
+  s.start('plain', () => ({ lookup: Promise.resolve('q'), budget: undefined }));
+  now = 10;
+  t.equal(s.claim('plain'), undefined, 'expired: dropped, with no budget to end');
+  t.equal(s.size, 0);
 });

@@ -1,13 +1,14 @@
 /**
- * cosign signature lookups started ahead of their verification (the Notation side's prepared-discoveries.ts,
- * PolicyEngine.prepare): the gate knows a digest one round trip before it has the manifest's bytes, and both
- * cosign layouts are found by the digest alone (the `sha256-<hex>.sig` tag, the referrers API or its tag schema),
- * so those lookups overlap the manifest fetch. Each entry is taken once, by the verification of the same
- * requirement (its config key) for the same registry, repository and digest; the store belongs to one adapter, and
- * the adapter to one policy generation, so a reload starts from an empty store.
+ * Signature lookups started ahead of their verification (PolicyEngine.prepare): the gate knows a digest one round
+ * trip before it has the manifest's bytes, and every signature layout we verify is found by the digest alone
+ * (Notation's referrers discovery, cosign's `sha256-<hex>.sig` tag and referrers), so those lookups overlap the
+ * manifest fetch. Used by verifiers/notation/verifier/prepared-discoveries.ts and policy/requirements/cosign.ts.
+ * Each entry is taken once, by the verification it was started for (the caller's key names the requirement,
+ * registry, repository and digest); a store belongs to one verifier of one policy generation, so a reload starts
+ * from an empty store.
  *
  * Bounded: at most `maxEntries` pending, each at most `ttlMs` old; an entry nobody takes (the manifest fetch failed)
- * has its budget ended when it expires or is crowded out, which aborts what it still has in flight. The lookup
+ * has its budget, if it has one, ended when it expires or is crowded out, which aborts what it still has in flight. The lookup
  * spends the decision budget the verification then goes on spending (same limits, same deadline, same signal), so
  * starting early buys no extra requests or bytes. Nothing here decides: the signatures found are judged against the
  * exact bytes served, by the same code as a lookup made during verification.
@@ -18,14 +19,15 @@ export interface Endable {
   end(): void;
 }
 
-export interface PreparedLookup<T, B extends Endable> {
+/** A lookup in flight, with the upstream budget it spends when it has one of its own. */
+export interface PreparedLookup<T, B extends Endable | undefined> {
   readonly lookup: Promise<T>;
   readonly budget: B;
 }
 
-type Entry<T, B extends Endable> = PreparedLookup<T, B> & { readonly expires: number };
+type Entry<T, B extends Endable | undefined> = PreparedLookup<T, B> & { readonly expires: number };
 
-export class PreparedLookups<T, B extends Endable> {
+export class PreparedLookups<T, B extends Endable | undefined> {
   readonly #entries = new Map<string, Entry<T, B>>();
   readonly #ttlMs: number;
   readonly #maxEntries: number;
@@ -56,7 +58,7 @@ export class PreparedLookups<T, B extends Endable> {
     this.#prune(now);
     if (entry === undefined) return undefined;
     if (entry.expires > now) return entry;
-    entry.budget.end();
+    entry.budget?.end();
     return undefined;
   }
 
@@ -68,7 +70,7 @@ export class PreparedLookups<T, B extends Endable> {
     for (const [key, entry] of this.#entries) {
       if (entry.expires > now) continue;
       this.#entries.delete(key);
-      entry.budget.end();
+      entry.budget?.end();
     }
   }
 }
