@@ -55,15 +55,20 @@ const INNER_SHIMS: readonly (readonly [string, string, string])[] = [
   ['@opentelemetry/api', '/node_modules/prom-client/lib/metrics/processCpuTotal.js', `${ROOT}scripts/bundle-shims/otel-api-for-prom-client.cjs`],
 ];
 
+/** An esbuild filter matching exactly these specifiers (derived, so a new shim needs one entry, not two). */
+function exactly(specs: Iterable<string>): RegExp {
+  return new RegExp(`^(?:${[...specs].map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+}
+
 const slimPackages: Plugin = {
   name: 'slim-packages',
   setup(b) {
-    b.onResolve({ filter: /^(undici|prom-client)$/ }, (args) => {
+    b.onResolve({ filter: exactly(Object.keys(SHIMS)) }, (args) => {
       if (args.importer.includes('/node_modules/') || args.importer.includes('/bundle-shims/')) return undefined;
       return { path: SHIMS[args.path]! };
     });
     // Each stand-in says why: a module loaded at start-up for a path pullgate never takes.
-    b.onResolve({ filter: /^(?:node:http2|@opentelemetry\/api)$/ }, (args) => {
+    b.onResolve({ filter: exactly(INNER_SHIMS.map(([spec]) => spec)) }, (args) => {
       const shim = INNER_SHIMS.find(([spec, importer]) => spec === args.path && args.importer.endsWith(importer));
       return shim === undefined ? undefined : { path: shim[2] };
     });
