@@ -25,6 +25,7 @@ COPY pki ./pki
 COPY oci ./oci
 COPY registry ./registry
 COPY telemetry ./telemetry
+COPY errors ./errors
 COPY verifiers ./verifiers
 RUN node scripts/build.ts
 

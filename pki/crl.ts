@@ -11,6 +11,7 @@ import type { RawExtension } from './extensions.ts';
 import { parseName } from './names.ts';
 import type { DistinguishedName } from './names.ts';
 import type { AlgorithmId } from './signature.ts';
+import { CodedError } from '../errors/coded-error.ts';
 
 export type CrlErrorCode =
   | 'malformed-crl'
@@ -23,14 +24,8 @@ export type CrlErrorCode =
   | 'crl-unsupported-critical-extension'
   | 'crl-not-delta';
 
-export class CrlParseError extends Error {
+export class CrlParseError extends CodedError<'malformed-crl' | 'crl-too-large'> {
   override readonly name = 'CrlParseError';
-  readonly code: 'malformed-crl' | 'crl-too-large';
-
-  constructor(code: 'malformed-crl' | 'crl-too-large', message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export const CRL_REASONS = [

@@ -4,6 +4,8 @@
  * denial reads the same as `notation verify` would print it.
  */
 
+import { CodedError } from '../errors/coded-error.ts';
+
 export type X509ErrorCode =
   // input handling
   | 'malformed' // not a DER certificate / PEM block / CRL notation's parser would accept
@@ -35,14 +37,8 @@ export type X509Failure = { readonly ok: false; readonly code: X509ErrorCode; re
 
 export type X509Outcome = { readonly ok: true } | X509Failure;
 
-export class X509ParseError extends Error {
+export class X509ParseError extends CodedError<X509ErrorCode> {
   override readonly name = 'X509ParseError';
-  readonly code: X509ErrorCode;
-
-  constructor(code: X509ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export function fail(code: X509ErrorCode, message: string): X509Failure {

@@ -5,6 +5,8 @@
  * does not pay for them).
  */
 
+import { CodedError } from '../errors/coded-error.ts';
+
 /** Closed vocabulary of OCSP failures (parse and verification). */
 export type OcspErrorCode =
   | 'ocsp-malformed' // not a DER OCSPResponse / BasicOCSPResponse
@@ -20,14 +22,8 @@ export type OcspErrorCode =
   | 'ocsp-expired' // nextUpdate has passed (§ 3.2 item 5)
   | 'ocsp-unsupported-critical-extension';
 
-export class OcspError extends Error {
+export class OcspError extends CodedError<OcspErrorCode> {
   override readonly name = 'OcspError';
-  readonly code: OcspErrorCode;
-
-  constructor(code: OcspErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** notation-core-go `ocspMaxResponseSize`. */

@@ -4,6 +4,7 @@
  * denial on HEAD shows no message in ctr (DESIGN.md) — the GET that follows carries it.
  */
 import type { ServerResponse } from 'node:http';
+import { CodedError } from '../errors/coded-error.ts';
 
 export type OciErrorCode =
   | 'BLOB_UNKNOWN'
@@ -33,13 +34,11 @@ const STATUS: Record<OciErrorCode, number> = {
   UNAVAILABLE: 503,
 };
 
-export class OciError extends Error {
-  readonly code: OciErrorCode;
+export class OciError extends CodedError<OciErrorCode> {
+  override readonly name = 'OciError';
   readonly status: number;
   constructor(code: OciErrorCode, message: string) {
-    super(message);
-    this.name = 'OciError';
-    this.code = code;
+    super(code, message);
     this.status = STATUS[code];
   }
 }

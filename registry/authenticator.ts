@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import type { BasicCredential } from './credentials.ts';
 import { parseChallenge, type Challenge } from './challenge.ts';
 import { readCapped } from './body.ts';
+import { CodedError } from '../errors/coded-error.ts';
 
 const MAX_TOKEN_RESPONSE = 64 * 1024;
 /** docker/distribution token.md: "If omitted, a default of 60 seconds should be assumed". */
@@ -19,13 +20,8 @@ const DEFAULT_TOKEN_TTL_S = 60;
 /** Renew this long before expiry, so a token never expires in flight. */
 const EXPIRY_SLACK_MS = 10_000;
 
-export class AuthError extends Error {
-  readonly code: 'TOKEN_FETCH_FAILED' | 'CHALLENGE_UNSUPPORTED' | 'REALM_INSECURE';
-  constructor(code: AuthError['code'], message: string) {
-    super(message);
-    this.name = 'AuthError';
-    this.code = code;
-  }
+export class AuthError extends CodedError<'TOKEN_FETCH_FAILED' | 'CHALLENGE_UNSUPPORTED' | 'REALM_INSECURE'> {
+  override readonly name = 'AuthError';
 }
 
 export class Authenticator {

@@ -4,6 +4,8 @@
  * failure but a 404).
  */
 
+import { CodedError } from '../errors/coded-error.ts';
+
 export type NotaryServerErrorCode =
   /** the client's own options are unusable (URL, CA file, limits); thrown by the constructor */
   | 'invalid_config'
@@ -22,14 +24,12 @@ export type NotaryServerErrorCode =
   /** any answer but 200 and 404 (redirects included: a trust server has no reason to send one) */
   | 'bad_status';
 
-export class NotaryServerError extends Error {
-  readonly code: NotaryServerErrorCode;
+export class NotaryServerError extends CodedError<NotaryServerErrorCode> {
+  override readonly name = 'NotaryServerError';
   /** The HTTP status, for `bad_status` and `denied`. */
   readonly status: number | undefined;
   constructor(code: NotaryServerErrorCode, message: string, status?: number) {
-    super(message);
-    this.name = 'NotaryServerError';
-    this.code = code;
+    super(code, message);
     this.status = status;
   }
 }

@@ -6,15 +6,12 @@
  * tools still send it). Anything else is a ReviewError → HTTP 400 with the message, never a crash.
  */
 
+import { CodedError } from '../errors/coded-error.ts';
+
 export type ReviewErrorCode = 'BODY_TOO_LARGE' | 'NOT_JSON' | 'NOT_ADMISSION_REVIEW' | 'UNSUPPORTED_VERSION' | 'EMPTY_REQUEST' | 'MALFORMED_REQUEST';
 
-export class ReviewError extends Error {
-  readonly code: ReviewErrorCode;
-  constructor(code: ReviewErrorCode, message: string) {
-    super(message);
-    this.name = 'ReviewError';
-    this.code = code;
-  }
+export class ReviewError extends CodedError<ReviewErrorCode> {
+  override readonly name = 'ReviewError';
 }
 
 export type AdmissionApiVersion = 'admission.k8s.io/v1' | 'admission.k8s.io/v1beta1';

@@ -7,6 +7,8 @@
  * Error texts are the upstream ones, so the message a user sees matches what the kubelet would have said.
  */
 
+import { CodedError } from '../errors/coded-error.ts';
+
 const ALPHANUMERIC = '[a-z0-9]+';
 const SEPARATOR = '(?:[._]|__|[-]+)';
 const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
@@ -40,13 +42,8 @@ const MAX_REFERENCE_LENGTH = 2048;
 
 export type ImageReferenceErrorCode = 'EMPTY' | 'TOO_LONG' | 'INVALID_FORMAT' | 'UPPERCASE' | 'NAME_TOO_LONG' | 'IDENTIFIER' | 'INVALID_DIGEST' | 'UNSUPPORTED_DIGEST';
 
-export class ImageReferenceError extends Error {
-  readonly code: ImageReferenceErrorCode;
-  constructor(code: ImageReferenceErrorCode, message: string) {
-    super(message);
-    this.name = 'ImageReferenceError';
-    this.code = code;
-  }
+export class ImageReferenceError extends CodedError<ImageReferenceErrorCode> {
+  override readonly name = 'ImageReferenceError';
 }
 
 export interface ImageDigest {

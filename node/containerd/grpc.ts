@@ -6,16 +6,12 @@
  */
 import { connect as http2Connect, constants, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { CodedError } from '../../errors/coded-error.ts';
 
 export type ContainerdErrorCode = 'socket_missing' | 'permission_denied' | 'unreachable' | 'timeout' | 'too_large' | 'protocol';
 
-export class ContainerdError extends Error {
+export class ContainerdError extends CodedError<ContainerdErrorCode> {
   override readonly name = 'ContainerdError';
-  readonly code: ContainerdErrorCode;
-  constructor(code: ContainerdErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export interface GrpcReply {

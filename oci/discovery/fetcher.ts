@@ -5,6 +5,8 @@
  * fetch problem is never mistaken for "no signatures".
  */
 
+import { CodedError } from '../../errors/coded-error.ts';
+
 export type FetchErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_DENIED'
@@ -17,13 +19,8 @@ export type FetchErrorCode =
   | 'BUSY' // the bytes all decisions together may hold are taken (upstream.coldDecisionMaxBytes)
   | 'ABORTED'; // the decision ended (timed out) while this fetch was under way
 
-export class FetchError extends Error {
-  readonly code: FetchErrorCode;
-  constructor(code: FetchErrorCode, message: string) {
-    super(message);
-    this.name = 'FetchError';
-    this.code = code;
-  }
+export class FetchError extends CodedError<FetchErrorCode> {
+  override readonly name = 'FetchError';
 }
 
 export type ReferrersPage =

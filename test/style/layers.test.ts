@@ -2,15 +2,16 @@
  * The house's arrows (DESIGN.md "Layout for many verifiers", issue 13.2), checked on every import of every
  * source file: `proxy`, `webhook`, `cli` → `policy` → `verifiers/*` → `pki`, `oci`; `registry` is I/O the wiring
  * hands in, so neither `policy` nor a verifier imports it; the two front doors never import each other; a verifier
- * never imports another verifier. The one allowance: a verifier may import *types* from `policy/decision.ts`, the
- * contract (Decision, ImageTarget, SignatureVerifier) it answers in — erased at run time, so no cycle.
+ * never imports another verifier; `errors` (the typed-error base) sits under everything and imports nothing of
+ * ours. The one allowance: a verifier may import *types* from `policy/decision.ts`, the contract (Decision,
+ * ImageTarget, SignatureVerifier) it answers in — erased at run time, so no cycle.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
-const SOURCES = ['proxy', 'webhook', 'cli', 'policy', 'verifiers', 'pki', 'oci', 'registry', 'telemetry', 'node', 'config'];
+const SOURCES = ['proxy', 'webhook', 'cli', 'policy', 'verifiers', 'pki', 'oci', 'registry', 'telemetry', 'node', 'config', 'errors'];
 
 /** Top-level layer of a path relative to the root: `verifiers/notation` for verifiers, else the first folder. */
 function layerOf(rel: string): string {
@@ -28,6 +29,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   oci: ['proxy', 'webhook', 'cli', 'registry', 'node', 'policy', 'verifiers', 'pki'],
   registry: ['proxy', 'webhook', 'cli', 'node', 'policy', 'verifiers'],
   telemetry: ['proxy', 'webhook', 'cli', 'registry', 'node', 'policy', 'verifiers'],
+  // The bottom: the typed-error base every layer shares imports nothing of ours.
+  errors: SOURCES.filter((s) => s !== 'errors'),
 };
 
 function* files(dir: string): Generator<string> {

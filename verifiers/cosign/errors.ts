@@ -4,6 +4,8 @@
  * (e.g. "pullgate: reg/app@sha256:…: cosign: no signature verified with a trusted key").
  */
 
+import { CodedError } from '../../errors/coded-error.ts';
+
 export type CosignReasonCode =
   | 'no_signature' // no `sha256-<hex>.sig` manifest / bundle referrer, or it holds no signature layer
   | 'fetch_failed' // the registry did not give a clean answer: fail closed, never read as "unsigned"
@@ -20,13 +22,8 @@ export type CosignReasonCode =
   | 'keyless_unsupported' // a certificate-only signature (Fulcio) reached a key-only verifier
   | 'internal_error'; // a bug in this verifier: reported, and the pull is denied (fail closed)
 
-export class CosignError extends Error {
+export class CosignError extends CodedError<CosignReasonCode> {
   override readonly name = 'CosignError';
-  readonly code: CosignReasonCode;
-  constructor(code: CosignReasonCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export function fail(code: CosignReasonCode, message: string): never {

@@ -4,6 +4,8 @@
  * after `pullgate: <ref>: ` (e.g. "pullgate: reg/app:v1: notary v1: snapshot expired at 2022-10-27T08:00:05Z").
  */
 
+import { CodedError } from '../../errors/coded-error.ts';
+
 export type NotaryV1ReasonCode =
   | 'no_trust_data' // root/timestamp/snapshot/targets is 404 on the trust server: the GUN is not signed at all
   | 'fetch_failed' // the metadata source failed (network, status, auth): fail closed, retry later
@@ -24,13 +26,8 @@ export type NotaryV1ReasonCode =
   | 'digest_conflict' // required roles / signers sign different digests for the tag
   | 'signer_untrusted'; // a configured signer key is not a key of its role, or did not sign the tag's digest
 
-export class NotaryV1Error extends Error {
+export class NotaryV1Error extends CodedError<NotaryV1ReasonCode> {
   override readonly name = 'NotaryV1Error';
-  readonly code: NotaryV1ReasonCode;
-  constructor(code: NotaryV1ReasonCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export function fail(code: NotaryV1ReasonCode, message: string): never {

@@ -7,6 +7,8 @@
  * trust-store-trust-policy.md § "Signature Verification details").
  */
 
+import { CodedError } from '../../../errors/coded-error.ts';
+
 export type EnvelopeErrorCode =
   /** Envelope media type is neither application/jose+json nor application/cose. */
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -33,14 +35,8 @@ export type EnvelopeErrorCode =
   /** The payload is not a valid `{"targetArtifact": descriptor}` document. */
   | 'MALFORMED_PAYLOAD';
 
-export class EnvelopeError extends Error {
-  readonly code: EnvelopeErrorCode;
-
-  constructor(code: EnvelopeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EnvelopeError';
-    this.code = code;
-  }
+export class EnvelopeError extends CodedError<EnvelopeErrorCode> {
+  override readonly name = 'EnvelopeError';
 }
 
 /** Shorthand for `throw new EnvelopeError('MALFORMED', msg)` in expression position. */

@@ -3,6 +3,8 @@
  * never throws and returns a `TimestampFailure`. Messages follow tspclient-go / notation-go wording.
  */
 
+import { CodedError } from '../../../errors/coded-error.ts';
+
 export type TimestampErrorCode =
   | 'malformed-token' // not a DER CMS ContentInfo carrying SignedData (RFC 5652 § 3, § 5.1)
   | 'too-large'
@@ -24,14 +26,8 @@ export type TimestampErrorCode =
 
 export type TimestampFailure = { readonly ok: false; readonly code: TimestampErrorCode; readonly message: string };
 
-export class TimestampParseError extends Error {
+export class TimestampParseError extends CodedError<TimestampErrorCode> {
   override readonly name = 'TimestampParseError';
-  readonly code: TimestampErrorCode;
-
-  constructor(code: TimestampErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export function tsFail(code: TimestampErrorCode, message: string): TimestampFailure {
