@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBundle, IMAGE_NODE_FLAGS } from '../scripts/build.ts';
+import { buildBundle, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../scripts/build.ts';
 import { startRegistry } from './peers.ts';
 import { curlThroughput } from './load.ts';
 import type { BenchRow } from './pull-path.ts';
@@ -28,6 +28,8 @@ interface Variant {
   readonly name: string;
   readonly entry: string;
   readonly nodeArgs: readonly string[];
+  /** Added to this process's environment (the image's malloc tunables). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function residentKiB(pid: number): number {
@@ -63,9 +65,9 @@ function healthz(port: number): Promise<number> {
  * Spawns `args` under node and polls `/healthz` on `port` every 2 ms until 200 (or 60 s); returns the ms from
  * spawn to the first 200, the process's RSS once it has settled for `settleMs`, and stops it.
  */
-async function execToReady(args: readonly string[], port: number, settleMs: number): Promise<{ readyMs: number; cpuMs: number; rssKiB: number }> {
+async function execToReady(args: readonly string[], port: number, settleMs: number, env: Readonly<Record<string, string>> = {}): Promise<{ readyMs: number; cpuMs: number; rssKiB: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   const keep = (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000));
   child.stdout!.on('data', keep);
@@ -135,7 +137,12 @@ export async function benchFootprint(opts: { starts: number; freshImages: number
   const variants: Variant[] = [
     { name: 'TypeScript sources: node bin/pullgate.ts', entry: join(ROOT, 'bin/pullgate.ts'), nodeArgs: [] },
     { name: 'bundle: node dist/pullgate.mjs', entry: join(ROOT, 'dist/pullgate.mjs'), nodeArgs: [] },
-    { name: `bundle + V8 flags (the image): node ${IMAGE_NODE_FLAGS.join(' ')} dist/pullgate.mjs`, entry: join(ROOT, 'dist/pullgate.mjs'), nodeArgs: IMAGE_NODE_FLAGS },
+    {
+      name: `the image: ${Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${IMAGE_NODE_FLAGS.join(' ')} dist/pullgate.mjs`,
+      entry: join(ROOT, 'dist/pullgate.mjs'),
+      nodeArgs: IMAGE_NODE_FLAGS,
+      env: IMAGE_ENV,
+    },
   ];
   const registry = await startRegistry({ quiet: true });
   try {
@@ -165,6 +172,7 @@ export async function benchFootprint(opts: { starts: number; freshImages: number
         extra: { logLevel: 'warn' },
         entry: v.entry,
         nodeArgs: v.nodeArgs,
+        ...(v.env === undefined ? {} : { env: { ...process.env, ...v.env } }),
       });
       let idleKiB: number;
       let peakKiB: number;
@@ -180,7 +188,7 @@ export async function benchFootprint(opts: { starts: number; freshImages: number
       // Start-up with the same config (its ports are free again once the gate stopped).
       const adminPort = Number(new URL(gate.adminUrl).port);
       const runs = [];
-      for (let n = 0; n < opts.starts; n++) runs.push(await execToReady([...v.nodeArgs, v.entry, 'serve', '--config', gate.configFile], adminPort, 0));
+      for (let n = 0; n < opts.starts; n++) runs.push(await execToReady([...v.nodeArgs, v.entry, 'serve', '--config', gate.configFile], adminPort, 0, v.env));
       const times = runs.map((r) => r.readyMs);
       ready.push([v.name, median(times), `median of ${opts.starts} execs (${times.map((t) => t.toFixed(0)).join(' / ')} ms); CPU to ready ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms`]);
     }

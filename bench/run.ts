@@ -24,6 +24,13 @@ const quick = args.has('--quick');
 /** `--only=pull-path|verify|webhook|audit|notaryv1|cosign|footprint` runs one group (for iterating on it); the README table needs all. */
 const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const wanted = (name: string) => only === undefined || only === name;
+/** `--soak-seconds=N`: a longer soak than the default 4 minutes (the README's soak rows use 600). */
+const soakArg = [...args].find((a) => a.startsWith('--soak-seconds='));
+const soakSeconds = soakArg === undefined ? 240 : Number(soakArg.slice('--soak-seconds='.length));
+if (!Number.isInteger(soakSeconds) || soakSeconds < 60 || soakSeconds > 3600) {
+  process.stderr.write(`--soak-seconds must be a whole number from 60 to 3600 (got ${soakArg})\n`);
+  process.exit(2);
+}
 
 function table(rows: readonly BenchRow[]): string {
   const lines = ['| benchmark | target | result | vs baseline | notes |', '|---|---|---|---|---|'];
@@ -45,7 +52,7 @@ async function main(): Promise<void> {
   if (wanted('cosign')) rows.push(...(await benchCosign(quick ? COSIGN_BENCH_QUICK : COSIGN_BENCH_FULL)));
   if (wanted('budget-overhead')) rows.push(...(await benchBudgetOverhead(quick ? BUDGET_BENCH_QUICK : BUDGET_BENCH_FULL)));
   if (wanted('wan')) rows.push(...(await benchWan(quick ? { rtts: [20, 50], rounds: 2 } : { rtts: [20, 50], rounds: 5 })));
-  if (wanted('soak')) rows.push(...(await benchSoak(quick ? { seconds: 60, workers: 4 } : { seconds: 240, workers: 4 })));
+  if (wanted('soak')) rows.push(...(await benchSoak(quick ? { seconds: 60, workers: 4 } : { seconds: soakSeconds, workers: 4 })));
   if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBundle, IMAGE_NODE_FLAGS } from '../scripts/build.ts';
+import { buildBundle, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../scripts/build.ts';
 import { startRegistry } from './peers.ts';
 import type { BenchRow } from './pull-path.ts';
 import { startFaultyUpstream } from './soak-upstream.ts';
@@ -86,7 +86,7 @@ export interface SoakOptions {
    * (a snapshot pauses the gate and inflates its RSS for the rest of the run).
    */
   readonly heapSnapshots?: boolean;
-  /** Environment for the gate (e.g. MALLOC_ARENA_MAX); default this process's. */
+  /** Added to the gate's environment after the image's (IMAGE_ENV), e.g. to try another malloc tunable. */
   readonly env?: Readonly<Record<string, string>>;
 }
 
@@ -136,9 +136,9 @@ export async function benchSoak(opts: SoakOptions): Promise<BenchRow[]> {
       trustStores: { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] },
       extra: config(1000),
       entry: join(out, 'pullgate.mjs'),
-      // As the pod runs it: the image's flags plus the DaemonSet's NODE_OPTIONS heap cap.
+      // As the pod runs it: the image's flags and environment plus the DaemonSet's NODE_OPTIONS heap cap.
       nodeArgs: [...IMAGE_NODE_FLAGS, '--max-old-space-size=256', ...(opts.probeDir === undefined || opts.heapSnapshots !== true ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${opts.probeDir}`])],
-      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+      env: { ...process.env, ...IMAGE_ENV, ...opts.env },
     });
     stops.push(() => gate.stop());
     const ns = `?ns=${encodeURIComponent(upstream.host)}`;
