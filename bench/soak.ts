@@ -72,6 +72,20 @@ async function gateMetrics(adminUrl: string): Promise<(name: string) => number> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Least-squares slope of [seconds, value] points, per minute (0 for fewer than two distinct times). */
+export function slopePerMinute(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  return sxx === 0 ? 0 : (sxy / sxx) * 60;
+}
+
 export interface SoakOptions {
   readonly seconds: number;
   readonly workers: number;
@@ -300,18 +314,24 @@ export async function benchSoak(opts: SoakOptions): Promise<BenchRow[]> {
       const [r, s, m, e] = [pick(first), pick(start), pick(middle), pick(end)];
       const f = (v: number) => v.toFixed(unit === 'fds' ? 0 : 1);
       const trend = timeline.slice(startIndex).map((x) => f(pick(x))).join(' ');
+      // A trend, not two points: the least-squares slope over the second half (after the warm-up has settled).
+      const late = timeline.slice(timeline.indexOf(middle));
+      const slope = slopePerMinute(late.map((x) => [x.at, pick(x)]));
       return {
         group,
         target,
         value: e,
         unit,
         ratio: s === 0 ? undefined : e / s,
-        note: `first sample (${first.at} s) ${f(r)}; start (${start.at} s) ${f(s)} → middle (${middle.at} s) ${f(m)} → end (${end.at} s) ${f(e)} ${unit} over ${minutes.toFixed(1)} min; ratio = end / start; every ${every / 1000} s: ${trend}`,
+        note: `first sample (${first.at} s) ${f(r)}; start (${start.at} s) ${f(s)} → middle (${middle.at} s) ${f(m)} → end (${end.at} s) ${f(e)} ${unit} over ${minutes.toFixed(1)} min; ratio = end / start; slope over the second half ${slope >= 0 ? '+' : ''}${slope.toFixed(2)} ${unit}/min; every ${every / 1000} s: ${trend}`,
       };
     };
     return [
       row('RSS', (x) => x.rssMiB, 'MiB'),
       row('anonymous memory (smaps_rollup: V8 heap, malloc arenas, Buffers)', (x) => x.anonMiB, 'MiB'),
+      // What Buffers alive at the sample do not explain: with memory given back on free, RSS follows the Buffers in
+      // flight (external, which swings with the blobs being moved); a leak or fragmentation shows up here as a trend.
+      row('anonymous memory less Buffers (anonymous − external)', (x) => x.anonMiB - x.externalMiB, 'MiB'),
       row('V8 heap used (nodejs_heap_size_used_bytes)', (x) => x.heapUsedMiB, 'MiB'),
       row('V8 heap committed (nodejs_heap_size_total_bytes)', (x) => x.heapTotalMiB, 'MiB'),
       row('memory outside the V8 heap held by JS objects (nodejs_external_memory_bytes)', (x) => x.externalMiB, 'MiB'),
