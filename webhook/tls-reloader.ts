@@ -77,13 +77,22 @@ export class CertificateReloader {
   readonly #files: TlsFiles;
   readonly #logger: Logger;
   readonly #onResult: (r: ReloadResult) => void;
+  readonly #readPair: (files: TlsFiles) => Promise<KeyPair>;
   #stamp = '';
   #failedStamp = '';
   #timer: NodeJS.Timeout | undefined;
   #checking = false;
 
-  constructor(server: TlsServer, files: TlsFiles, logger: Logger, onResult: (r: ReloadResult) => void = () => {}) {
+  /** `readPair` is readKeyPair; a test passes one that rewrites a file mid-read. */
+  constructor(
+    server: TlsServer,
+    files: TlsFiles,
+    logger: Logger,
+    onResult: (r: ReloadResult) => void = () => {},
+    readPair: (files: TlsFiles) => Promise<KeyPair> = readKeyPair,
+  ) {
     this.#server = server;
+    this.#readPair = readPair;
     this.#files = files;
     this.#logger = logger;
     this.#onResult = onResult;
@@ -110,14 +119,22 @@ export class CertificateReloader {
     try {
       const stamp = await fileStamp(this.#files).catch(() => 'unreadable');
       if (stamp === this.#stamp) return 'unchanged';
-      let pair: KeyPair;
+      let pair: KeyPair | Error;
       try {
-        pair = await readKeyPair(this.#files);
+        pair = await this.#readPair(this.#files);
       } catch (err) {
+        pair = err as Error;
+      }
+      // A writer still at work (writeFileSync truncates, then writes) changes the stamp under the read: the
+      // bytes read may be half a file, or whole but newer than the stamp. Decide nothing about them; the next
+      // tick reads the files once they hold still, so one rotation is one reload (or one failure), not two.
+      const after = await fileStamp(this.#files).catch(() => 'unreadable');
+      if (after !== stamp) return 'unchanged';
+      if (pair instanceof Error) {
         // Mid-rotation (new cert, old key) or a broken file: keep serving the old pair, say so once per state.
         if (stamp !== this.#failedStamp) {
           this.#failedStamp = stamp;
-          this.#logger.warn({ err: (err as Error).message }, 'webhook TLS files changed but cannot be used yet; still serving the previous certificate');
+          this.#logger.warn({ err: pair.message }, 'webhook TLS files changed but cannot be used yet; still serving the previous certificate');
           this.#onResult('failed');
         }
         return 'failed';

@@ -4,7 +4,7 @@
  * volume's `..data` symlink swap is picked up; plain HTTP is refused off loopback.
  */
 import t from 'tap';
-import { connect } from 'node:tls';
+import { connect, createServer as createTlsServer } from 'node:tls';
 import { request } from 'node:https';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { servingCert } from './tls-certs.ts';
 import { startTestWebhook, workloadReview } from './helpers.ts';
 import { closedUrl } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
+import { CertificateReloader, fileStamp, readKeyPair, type ReloadResult, type TlsFiles } from '../../webhook/tls-reloader.ts';
 
 // No registry is contacted here; the endpoint refuses connections (a port we just released, not a guessed one).
 const CLOSED = await closedUrl();
@@ -84,6 +85,42 @@ t.test('rotation on disk is served by the next handshake', async (t) => {
   const second = await postHttps(port, b.certPem, review);
   t.equal(second.status, 200, 'clients trusting B are served');
   t.ok(w.logs.some((l) => l.msg === 'webhook TLS certificate reloaded'));
+});
+
+t.test('a file rewritten while the reloader reads it is decided once it holds still: one rotation, one reload', async (t) => {
+  const [a, b] = await Promise.all([servingCert('race-a'), servingCert('race-b')]);
+  const dir = mkdtempSync(join(tmpdir(), 'pg-tls-race-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+  writeFileSync(files.certFile, a.certPem);
+  writeFileSync(files.keyFile, a.keyPem);
+  const server = createTlsServer({ cert: a.certPem, key: a.keyPem });
+  const results: ReloadResult[] = [];
+  // The race CI met: the poll stats the half-written key (truncated), the writer finishes, then the read sees
+  // the whole new pair. Here the read itself finishes the rotation, so the stamp changes under it every time.
+  let writeDuringRead: (() => void) | undefined;
+  const reader = async (f: TlsFiles) => {
+    writeDuringRead?.();
+    writeDuringRead = undefined;
+    return readKeyPair(f);
+  };
+  const reloader = new CertificateReloader(server, files, createLogger('silent'), (r) => results.push(r), reader);
+  reloader.start(3_600_000, await fileStamp(files));
+  t.teardown(() => reloader.stop());
+
+  writeFileSync(files.certFile, b.certPem);
+  writeFileSync(files.keyFile, '');
+  writeDuringRead = () => writeFileSync(files.keyFile, b.keyPem);
+  t.equal(await reloader.check(), 'unchanged', 'the key changed under the read: nothing decided, nothing installed');
+  t.equal(await reloader.check(), 'reloaded', 'the next tick reads the finished pair');
+  t.equal(await reloader.check(), 'unchanged', 'and that rotation is not reloaded a second time');
+  t.same(results, ['reloaded'], 'one rotation, one reload, no failure counted for the half-written key');
+
+  // A broken file that holds still is still refused, once.
+  writeFileSync(files.keyFile, 'not a key');
+  t.equal(await reloader.check(), 'failed');
+  t.equal(await reloader.check(), 'failed');
+  t.same(results, ['reloaded', 'failed'], 'a settled broken pair is reported once');
 });
 
 t.test('a Kubernetes Secret volume (..data symlink swap) rotates too', async (t) => {
