@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   if (wanted('budget-overhead')) rows.push(...(await benchBudgetOverhead(quick ? BUDGET_BENCH_QUICK : BUDGET_BENCH_FULL)));
   if (wanted('wan')) rows.push(...(await benchWan(quick ? { rtts: [20, 50], rounds: 2 } : { rtts: [20, 50], rounds: 5 })));
   if (wanted('soak')) rows.push(...(await benchSoak(quick ? { seconds: 60, workers: 4 } : { seconds: soakSeconds, workers: 4 })));
-  if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4 } : { starts: 7, freshImages: 8 })));
+  if (wanted('footprint')) rows.push(...(await benchFootprint(quick ? { starts: 3, freshImages: 4, loads: 1 } : { starts: 7, freshImages: 8, loads: 5 })));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const md = `Command: \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${machine}; client, proxy and registry share the machine).\n\n${table(rows)}`;
   process.stdout.write(`${md}\n`);
