@@ -29,6 +29,8 @@ export interface ReloaderOptions {
   readonly applyEngine: (engine: PolicyEngine) => void;
   /** Absent: config file changes are only reported (the process must be restarted to apply them). */
   readonly applyConfig?: (config: PullgateConfig, credentials: CredentialStore) => void;
+  /** loadConfig unless a test passes one that rewrites a file while it reads. */
+  readonly loadConfig?: typeof loadConfig;
 }
 
 export class Reloader {
@@ -88,7 +90,7 @@ export class Reloader {
     if (policyPrint !== this.#policyPrint || this.#engineStale) {
       this.#policyPrint = policyPrint;
       this.#engineStale = false;
-      await this.#reloadPolicy();
+      await this.#reloadPolicy(policyPrint);
     }
   }
 
@@ -112,12 +114,23 @@ export class Reloader {
   async #reloadConfig(printBefore: string): Promise<void> {
     const { logger, metrics, applyConfig: apply } = this.#opts;
     const attempted: string[] = [];
-    let next: PullgateConfig;
-    let credentials: CredentialStore | undefined;
+    const filesBefore = this.#configFiles;
+    let loaded: { ok: true; next: PullgateConfig; credentials?: CredentialStore } | { ok: false; err: unknown };
     try {
-      next = await loadConfig(this.#config.source, { attempted });
-      if (apply) credentials = await loadCredentials(next.credentials);
+      const next = await (this.#opts.loadConfig ?? loadConfig)(this.#config.source, { attempted });
+      loaded = apply ? { ok: true, next, credentials: await loadCredentials(next.credentials) } : { ok: true, next };
     } catch (err) {
+      loaded = { ok: false, err };
+    }
+    // A file still being written (an editor or `kubectl cp` truncates, then writes) changes under the read: what
+    // was read may be a truncated YAML that still parses, with rules missing. Apply nothing and count nothing;
+    // #configPrint stays the print from before the read, so the next check sees the change and reads again.
+    if ((await statFingerprint([this.#config.source, this.#config.credentials, ...filesBefore])) !== printBefore) {
+      logger.info({ file: this.#config.source }, 'config files changed while being read: reading them again at the next check');
+      return;
+    }
+    if (!loaded.ok) {
+      const { err } = loaded;
       await this.#watchConfigFiles(attempted.filter((f) => f !== this.#config.source), printBefore);
       metrics.reloads.inc({ kind: 'config', result: 'failed' });
       metrics.reloadHealthy.set({ kind: 'config' }, 0);
@@ -125,6 +138,7 @@ export class Reloader {
       logger.error({ err: (err as Error).message, ...where }, 'config reload FAILED: keeping the last good config, image policy and engine');
       return;
     }
+    const { next, credentials } = loaded;
     await this.#watchConfigFiles(next.imagePolicy?.sources ?? [], printBefore);
     const previous = this.#config;
     // The engine is built from the image policy: one that appeared, changed or went away needs a new engine (a
@@ -151,22 +165,33 @@ export class Reloader {
     if (policyChanged || next.notation.configDir !== previous.notation.configDir) this.#engineStale = true;
   }
 
-  async #reloadPolicy(): Promise<void> {
+  async #reloadPolicy(printBefore: string): Promise<void> {
     const { logger, metrics } = this.#opts;
     const config = this.#config;
     const configDir = config.notation.configDir;
     const imagePolicy = config.imagePolicy?.file;
-    let engine: PolicyEngine;
+    let loaded: { ok: true; engine: PolicyEngine } | { ok: false; err: unknown };
     try {
-      engine = await this.#opts.loadEngine(config);
+      const engine = await this.#opts.loadEngine(config);
       // A policy file that disappeared is a broken deployment, not an instruction to deny everything.
       if (!engine.ready) throw new Error(`no trust policy in ${configDir}`);
+      loaded = { ok: true, engine };
     } catch (err) {
-      metrics.reloads.inc({ kind: 'policy', result: 'failed' });
-      metrics.reloadHealthy.set({ kind: 'policy' }, 0);
-      logger.error({ err: (err as Error).message, configDir, imagePolicy }, 'trust policy reload FAILED: keeping the last good trust policy, stores and engine');
+      loaded = { ok: false, err };
+    }
+    // As for the config: a trust policy or store written while it was read is read again at the next check.
+    if ((await statFingerprint([configDir])) !== printBefore) {
+      this.#engineStale = true;
+      logger.info({ configDir }, 'trust policy files changed while being read: reading them again at the next check');
       return;
     }
+    if (!loaded.ok) {
+      metrics.reloads.inc({ kind: 'policy', result: 'failed' });
+      metrics.reloadHealthy.set({ kind: 'policy' }, 0);
+      logger.error({ err: (loaded.err as Error).message, configDir, imagePolicy }, 'trust policy reload FAILED: keeping the last good trust policy, stores and engine');
+      return;
+    }
+    const { engine } = loaded;
     this.#opts.applyEngine(engine);
     for (const problem of engine.problems) logger.error({ store: `${problem.storeType}:${problem.storeName}`, problem: problem.message }, 'trust store unusable: statements using it fail authenticity');
     metrics.reloads.inc({ kind: 'policy', result: 'ok' });

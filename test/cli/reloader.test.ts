@@ -38,7 +38,15 @@ async function replaceFile(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-async function reloadFixture(t: Test, files: Record<string, string>, dirs: readonly string[] = [], opts: { applyConfig?: boolean } = {}): Promise<ReloadFixture> {
+interface FixtureOptions {
+  readonly applyConfig?: boolean;
+  /** Runs after the real loadConfig has read the files, before the reloader gets its result: a writer racing the read. */
+  readonly afterConfigRead?: () => Promise<void>;
+  /** The same for the engine stand-in. */
+  readonly afterEngineRead?: () => Promise<void>;
+}
+
+async function reloadFixture(t: Test, files: Record<string, string>, dirs: readonly string[] = [], opts: FixtureOptions = {}): Promise<ReloadFixture> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pullgate-reload-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const d of dirs) await mkdir(path.join(dir, d));
@@ -58,7 +66,13 @@ async function reloadFixture(t: Test, files: Record<string, string>, dirs: reado
     metrics,
     loadEngine: async (engineConfig) => {
       engineConfigs.push(engineConfig);
+      await opts.afterEngineRead?.();
       return { ready: true, problems: [] } as unknown as PolicyEngine;
+    },
+    loadConfig: async (source, loadOpts) => {
+      const loaded = await loadConfig(source, loadOpts);
+      await opts.afterConfigRead?.();
+      return loaded;
     },
     applyEngine: (engine) => applied.push(engine),
     ...(opts.applyConfig === false ? {} : { applyConfig: (next: PullgateConfig) => void appliedConfigs.push(next) }),
@@ -209,4 +223,57 @@ t.test('without applyConfig (the webhook) a policy change still gets a new engin
   t.equal(f.engineConfigs[0]!.imagePolicy?.rules[0]?.scope.text, 'ghcr.io/partner/*', 'the new image policy');
   t.equal(f.engineConfigs[0]!.mode, 'enforce', 'the running config otherwise');
   t.ok(f.logs.some((l) => String(l.msg).startsWith('config file changed: restart to apply it')));
+});
+
+t.test('a policy file rewritten while it is read: the truncated YAML that parsed is never applied; the finished file is, once', async (t) => {
+  const full = policyFile('ghcr.io/partner/*');
+  // What a reader sees mid-write: the first rule only. It parses, and it is not the policy being written.
+  const truncated = full.slice(0, full.indexOf('  - scope: "*"'));
+  let race: (() => Promise<void>) | undefined;
+  const f = await reloadFixture(t, { 'pullgate.yaml': CONFIG_WITH_POLICY_FILE, 'image-policy.yaml': policyFile('ghcr.io/acme/*'), 'root.pub': KEY_A }, ['notation'], {
+    afterConfigRead: async () => {
+      const finish = race;
+      race = undefined;
+      await finish?.();
+    },
+  });
+  await f.reloader.start();
+  const policy = path.join(f.dir, 'image-policy.yaml');
+  await writeFile(policy, truncated);
+  race = () => writeFile(policy, full);
+  await f.reloader.check();
+  t.same(f.appliedConfigs, [], 'the read raced a write: nothing applied');
+  t.equal(f.engineConfigs.length, 0, 'and no engine built from it');
+  t.equal(await f.healthy('config'), 1, 'not counted as a failure either');
+  t.ok(f.logs.some((l) => l.msg === 'config files changed while being read: reading them again at the next check'));
+  await f.reloader.check();
+  t.equal(f.appliedConfigs.length, 1, 'the next check reads the finished file');
+  t.equal(f.appliedConfigs[0]!.imagePolicy?.rules.length, 2, 'both rules');
+  t.equal(f.engineConfigs.length, 1);
+  await f.reloader.check();
+  t.equal(f.appliedConfigs.length, 1, 'one write, one reload');
+});
+
+t.test('a trust policy rewritten while the engine reads it: that engine is not applied; the next check builds one', async (t) => {
+  let race: (() => Promise<void>) | undefined;
+  const f = await reloadFixture(t, { 'pullgate.yaml': 'reloadIntervalMs: 0\nnotation:\n  configDir: ./notation\n' }, ['notation'], {
+    afterEngineRead: async () => {
+      const finish = race;
+      race = undefined;
+      await finish?.();
+    },
+  });
+  await f.reloader.start();
+  const trustPolicy = path.join(f.dir, 'notation', 'trustpolicy.json');
+  await writeFile(trustPolicy, '{"version": "1.0", "trustPolicies": [');
+  race = () => writeFile(trustPolicy, '{"version": "1.0", "trustPolicies": []}');
+  await f.reloader.check();
+  t.equal(f.engineConfigs.length, 1, 'an engine was read');
+  t.same(f.applied, [], 'but not applied: its files changed under the read');
+  t.equal(await f.healthy('policy'), 1);
+  await f.reloader.check();
+  t.equal(f.engineConfigs.length, 2, 'read again');
+  t.equal(f.applied.length, 1, 'and applied');
+  await f.reloader.check();
+  t.equal(f.applied.length, 1, 'one write, one reload');
 });
