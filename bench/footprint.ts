@@ -192,9 +192,9 @@ export async function benchFootprint(opts: { starts: number; freshImages: number
         configFile = gate.configFile;
         adminPort = Number(new URL(gate.adminUrl).port);
       }
-      const each = (xs: readonly number[]) => (xs.length > 1 ? ` (each: ${xs.map((x) => x.toFixed(1)).join(' / ')} MiB)` : '');
-      idle.push([v.name, median(idles), `trust policy and store loaded, no pull yet; median of ${idles.length} gates${each(idles)}`]);
-      loaded.push([v.name, median(peaks), `peak while 4 clients stream ${BLOB_MIB} MiB × 3 each and ${opts.freshImages} new signed images are verified, 2 at a time; median of ${peaks.length} gates${each(peaks)}`]);
+      const each = (xs: readonly number[]) => (xs.length > 1 ? `; median of ${xs.length} gates (each: ${xs.map((x) => x.toFixed(1)).join(' / ')} MiB)` : '; one gate');
+      idle.push([v.name, median(idles), `trust policy and store loaded, no pull yet${each(idles)}`]);
+      loaded.push([v.name, median(peaks), `peak while 4 clients stream ${BLOB_MIB} MiB × 3 each and ${opts.freshImages} new signed images are verified, 2 at a time${each(peaks)}`]);
       // Start-up with the same config (its ports are free again once the gate stopped).
       const runs = [];
       for (let n = 0; n < opts.starts; n++) runs.push(await execToReady([...v.nodeArgs, v.entry, 'serve', '--config', configFile], adminPort, 0, v.env));

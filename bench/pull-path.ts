@@ -13,6 +13,7 @@ import { startNginx, startRegistry, startSocatRelay } from './peers.ts';
 import { pushLargeImage, pushTestImage, MANIFEST_ACCEPT } from '../test/harness/images.ts';
 import { join } from 'node:path';
 import { startPullgate, VECTORS } from '../test/e2e/pullgate-process.ts';
+import type { GateBuild } from './image-gate.ts';
 import { e2eSigner, signInRegistry } from '../test/e2e/sign-and-push.ts';
 import { MEDIA } from '../test/harness/images.ts';
 import { curlThroughput, nodeRate, wrkRate } from './load.ts';
@@ -50,7 +51,7 @@ function rssKiB(pid: number): { rss: number; hwm: number } {
 }
 
 /** `rounds`: downloads per curl client in one measurement; `blobRounds`: interleaved measurements per target. */
-export async function benchPullPath(opts: { seconds: number; clients: number; rounds: number; blobRounds: number; coldImages: number }): Promise<BenchRow[]> {
+export async function benchPullPath(opts: { seconds: number; clients: number; rounds: number; blobRounds: number; coldImages: number; gate: GateBuild }): Promise<BenchRow[]> {
   const registry = await startRegistry({ quiet: true });
   const stops: (() => Promise<void>)[] = [() => registry.stop()];
   try {
@@ -88,6 +89,7 @@ export async function benchPullPath(opts: { seconds: number; clients: number; ro
       trustPolicy: { version: '1.0', trustPolicies: [{ name: 'bench', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }] },
       trustStores: { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] },
       extra: { logLevel: 'warn' },
+      ...opts.gate.setup,
     });
     stops.push(() => gate.stop());
 

@@ -12,10 +12,9 @@
  * signed images while the upstream fails are fail-closed answers, counted apart.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBundle, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../scripts/build.ts';
+import { gateBuild } from './image-gate.ts';
 import { startRegistry } from './peers.ts';
 import type { BenchRow } from './pull-path.ts';
 import { startFaultyUpstream } from './soak-upstream.ts';
@@ -119,11 +118,9 @@ export interface SoakOptions {
 export const WARM_UP_SECONDS = 60;
 
 export async function benchSoak(opts: SoakOptions): Promise<BenchRow[]> {
-  // A private build: another benchmark may be running the shared dist/ while this one rebuilds it.
-  const out = mkdtempSync(join(tmpdir(), 'pullgate-soak-'));
-  await buildBundle(out);
+  const build = await gateBuild('image');
   const registry = await startRegistry({ quiet: true });
-  const stops: (() => Promise<void>)[] = [async () => rmSync(out, { recursive: true, force: true }), () => registry.stop()];
+  const stops: (() => Promise<void>)[] = [async () => build.remove(), () => registry.stop()];
   try {
     const upstream = await startFaultyUpstream(registry.host, { reset: 0.03, stall: 0.02, status503: 0.04, cutBody: 0.1 });
     stops.push(() => upstream.close());
@@ -149,10 +146,10 @@ export async function benchSoak(opts: SoakOptions): Promise<BenchRow[]> {
       trustPolicy: policy('soak-a'),
       trustStores: { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] },
       extra: config(1000),
-      entry: join(out, 'pullgate.mjs'),
       // As the pod runs it: the image's flags and environment plus the DaemonSet's NODE_OPTIONS heap cap.
-      nodeArgs: [...IMAGE_NODE_FLAGS, '--max-old-space-size=256', ...(opts.probeDir === undefined || opts.heapSnapshots !== true ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${opts.probeDir}`])],
-      env: { ...process.env, ...IMAGE_ENV, ...opts.env },
+      entry: build.setup.entry,
+      nodeArgs: [...build.setup.nodeArgs, ...(opts.probeDir === undefined || opts.heapSnapshots !== true ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${opts.probeDir}`])],
+      env: { ...build.setup.env, ...opts.env },
     });
     stops.push(() => gate.stop());
     const ns = `?ns=${encodeURIComponent(upstream.host)}`;

@@ -20,6 +20,7 @@ import { MEDIA, blobOf, pushBlob, putManifest, sha256Digest, tarOneFile, hostPla
 import { startContainerd, type ContainerdPeer } from '../test/harness/containerd.ts';
 import { startPullgate, VECTORS } from '../test/e2e/pullgate-process.ts';
 import { e2eSigner, signInRegistry } from '../test/e2e/sign-and-push.ts';
+import type { GateBuild } from './image-gate.ts';
 
 const LAYERS = 3;
 const LAYER_BYTES = 256 * 1024;
@@ -72,7 +73,7 @@ function describe(requests: readonly RelayedRequest[], rttMs: number): string {
   }).join(', ');
 }
 
-export async function benchWan(opts: { rtts: readonly number[]; rounds: number }): Promise<BenchRow[]> {
+export async function benchWan(opts: { rtts: readonly number[]; rounds: number; gate: GateBuild }): Promise<BenchRow[]> {
   const registry = await startRegistry({ quiet: true });
   const stops: (() => Promise<void>)[] = [() => registry.stop()];
   try {
@@ -83,6 +84,7 @@ export async function benchWan(opts: { rtts: readonly number[]; rounds: number }
       trustPolicy: { version: '1.0', trustPolicies: [{ name: 'wan', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }] },
       trustStores: { 'ca/e2e': [join(VECTORS, 'notation/test/e2e/testdata/config/localkeys/e2e.crt')] },
       extra: { logLevel: 'info' },
+      ...opts.gate.setup,
     });
     stops.push(() => gate.stop());
     const containerd: ContainerdPeer = await startContainerd();

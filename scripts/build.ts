@@ -97,6 +97,12 @@ export const IMAGE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
  */
 export const IMAGE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
+/**
+ * What the DaemonSet adds (NODE_OPTIONS in daemonset/base/node-daemonset.yaml, checked by
+ * test/daemonset/dockerfile.test.ts): the old-space cap, sized there against the verified-manifest cache.
+ */
+export const DAEMONSET_NODE_OPTIONS = '--max-old-space-size=256';
+
 export interface BuildResult {
   readonly summary: string;
   /** Every import the output files leave to Node at run time (must be built-ins only). */

@@ -13,7 +13,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from './rendered.ts';
-import { buildBundle, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../../scripts/build.ts';
+import { buildBundle, DAEMONSET_NODE_OPTIONS, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../../scripts/build.ts';
 import { runCommand } from '../harness/processes.ts';
 
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -76,6 +76,9 @@ t.test('the DaemonSet runs the image\'s own entrypoint with the config where dae
   t.match(dockerfile, /^CMD \["serve", "--config", "\/etc\/pullgate\/config\/config\.yaml"\]$/m);
   const daemonset = readFileSync(path.join(ROOT, 'daemonset/base/node-daemonset.yaml'), 'utf8');
   t.match(daemonset, /mountPath: \/etc\/pullgate\/config,/);
+  // The benches run the gate with these (bench/image-gate.ts): what they measured is what the pod runs.
+  const nodeOptions = [...daemonset.matchAll(/name: NODE_OPTIONS, value: "([^"]*)"/g)].map((m) => m[1]);
+  t.same(nodeOptions, [DAEMONSET_NODE_OPTIONS], 'the gate container\'s NODE_OPTIONS are DAEMONSET_NODE_OPTIONS');
 });
 
 t.test('the bundle needs nothing but Node built-ins at run time, and runs a command', async (t) => {
