@@ -84,8 +84,8 @@ const slimPackages: Plugin = {
 export const IMAGE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
- * glibc malloc tunables the image sets (Dockerfile ENV; bench/footprint.ts and bench/soak.ts run the gate with
- * them). Why, measured with the 10-minute soak (bench/soak.ts, README § soak): without them RSS climbed from
+ * glibc malloc tunables the image sets (Dockerfile ENV; the benches run the gate with them, bench/image-gate.ts
+ * and bench/footprint.ts). Why, measured with the 10-minute soak (bench/soak.ts, README § soak): without them RSS climbed from
  * 106.7 to 118.2 MiB after the warm-up and stayed at its high-water mark, though the V8 heap and Buffers were
  * flat. The blob splicer's 256 KiB read slots are the cause: glibc serves a block that large with mmap at
  * first, but the first free of one raises its "dynamic mmap threshold" (mallopt(3), M_MMAP_THRESHOLD) above

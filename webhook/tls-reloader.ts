@@ -123,7 +123,7 @@ export class CertificateReloader {
       try {
         pair = await this.#readPair(this.#files);
       } catch (err) {
-        pair = err as Error;
+        pair = err instanceof Error ? err : new Error(String(err));
       }
       // A writer still at work (writeFileSync truncates, then writes) changes the stamp under the read: the
       // bytes read may be half a file, or whole but newer than the stamp. Decide nothing about them; the next
