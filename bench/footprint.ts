@@ -13,6 +13,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../scripts/build.ts';
+import { IMAGE_ENV_TEXT } from './image-gate.ts';
 import { startRegistry } from './peers.ts';
 import { curlThroughput } from './load.ts';
 import type { BenchRow } from './pull-path.ts';
@@ -138,7 +139,7 @@ export async function benchFootprint(opts: { starts: number; freshImages: number
     { name: 'TypeScript sources: node bin/pullgate.ts', entry: join(ROOT, 'bin/pullgate.ts'), nodeArgs: [] },
     { name: 'bundle: node dist/pullgate.mjs', entry: join(ROOT, 'dist/pullgate.mjs'), nodeArgs: [] },
     {
-      name: `the image: ${Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${IMAGE_NODE_FLAGS.join(' ')} dist/pullgate.mjs`,
+      name: `the image: ${IMAGE_ENV_TEXT} node ${IMAGE_NODE_FLAGS.join(' ')} dist/pullgate.mjs`,
       entry: join(ROOT, 'dist/pullgate.mjs'),
       nodeArgs: IMAGE_NODE_FLAGS,
       env: IMAGE_ENV,

@@ -12,6 +12,9 @@ import type { PullgateSetup } from '../test/e2e/pullgate-process.ts';
 
 export type GateKind = 'image' | 'sources';
 
+/** IMAGE_ENV as a shell prefix, for labels: `MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072`. */
+export const IMAGE_ENV_TEXT = Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+
 export interface GateBuild {
   readonly kind: GateKind;
   /** For a table's header: the command the gate ran as. */
@@ -37,11 +40,10 @@ export async function gateBuild(kind: GateKind): Promise<GateBuild> {
     rmSync(out, { recursive: true, force: true });
     throw err;
   }
-  const env = Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
   const nodeArgs = [...IMAGE_NODE_FLAGS, DAEMONSET_NODE_OPTIONS];
   return {
     kind,
-    label: `${env} node ${nodeArgs.join(' ')} dist/pullgate.mjs (the image, as the DaemonSet runs it)`,
+    label: `${IMAGE_ENV_TEXT} node ${nodeArgs.join(' ')} dist/pullgate.mjs (the image, as the DaemonSet runs it)`,
     setup: { entry: join(out, 'pullgate.mjs'), nodeArgs, env: { ...process.env, ...IMAGE_ENV } },
     remove: () => rmSync(out, { recursive: true, force: true }),
   };

@@ -53,7 +53,7 @@ t.test('multi-stage, Node 24, a build stage, only the bundle in the runtime imag
   t.ok(user !== null && Number(user[1]) > 0, 'numeric non-root USER (kubelet can verify runAsNonRoot)');
   t.match(dockerfile, new RegExp(`^ENTRYPOINT ${JSON.stringify(['node', ...IMAGE_NODE_FLAGS, '/app/dist/pullgate.mjs']).replace(/[[\]]/g, '\\$&').replace(/,/g, ', ')}$`, 'm'), 'runs the bundle with the measured V8 flags');
   t.match(dockerfile, /rm -rf \/usr\/local\/lib\/node_modules\/npm/, 'no package manager in the runtime image');
-  // The image must run what bench/footprint.ts and bench/soak.ts measured: the same malloc tunables, set once.
+  // The image must run what the benches measured (bench/image-gate.ts, bench/footprint.ts): the same malloc tunables.
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
   const env = new Map([...runtime.matchAll(/^ENV (.+)$/gm)].flatMap((m) => m[1]!.split(/\s+/).map((kv) => kv.split('=') as [string, string])));
   for (const [name, value] of Object.entries(IMAGE_ENV)) t.equal(env.get(name), value, `runtime stage sets ${name}=${value}`);
